@@ -20,6 +20,13 @@ def lame(E: float, nu: float) -> tuple[float, float]:
     return E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
 
 
+def iso_mandel_3d(lam: float, mu: float) -> np.ndarray:
+    C = np.zeros((6, 6))
+    C[:3, :3] = lam
+    C[np.arange(6), np.arange(6)] += 2 * mu
+    return C
+
+
 class TestLaminates:
     """Layers aligned with the grid: the Q1 space contains the exact solution."""
 
@@ -63,19 +70,30 @@ class TestLaminates:
 
 
 class TestExactTheorems:
-    def test_hill_equal_shear_modulus_3d(self):
-        """Equal shear moduli: 1/(K* + 4G/3) = <1/(K + 4G/3)> for any geometry (Hill 1963)."""
-        ms = sb.microstructure.random_inclusions((24, 24, 24), volume_fraction=0.2, radius=0.15, seed=3)
+    def test_hill_equal_shear_modulus_converges(self):
+        """Equal shear moduli: 1/(k* + G) = <1/(k + G)> for any geometry (Hill 1963).
+
+        2D plane strain, k = lambda + G the in-plane bulk modulus.  The theorem is exact
+        for the continuum; the voxel discretisation approaches it at first order.
+        """
         G = 1.0
-        K = {0: 2.0, 1: 20.0}
-        res = sb.homogenize(ms, {p: Elasticity(K=k, G=G) for p, k in K.items()}, tol=TOL)
-        f = ms.volume_fractions()
-        K_exact = 1.0 / sum(f[p] / (K[p] + 4 * G / 3) for p in K) - 4 * G / 3
-        # response to an isotropic strain is isotropic with bulk modulus K*
-        hydro = res.tensor[:3, :3].sum(axis=1) / 3.0
-        # measured: exact to the CG tolerance for Q1 voxels (1e-9 relative); the
-        # displacement field grad(phi) of the proof is reproduced by the discretisation
-        np.testing.assert_allclose(hydro, K_exact, rtol=1e-6)
+        lam = {0: 1.0, 1: 10.0}
+        errors = []
+        for n in (32, 64, 128):
+            ms = sb.microstructure.sphere((n, n), volume_fraction=0.3)
+            f = ms.volume_fractions()
+            laws = {p: Elasticity(C=iso_mandel_3d(l, G)) for p, l in lam.items()}
+            res = sb.homogenize(ms, laws, tol=TOL)
+            k_exact = 1.0 / sum(f[p] / (lam[p] + 2 * G) for p in lam) - G
+            # mean in-plane stress under the isotropic in-plane strain (1, 1, 0) / 2
+            k_num = 0.5 * res.tensor[:2, :2].sum(axis=1)
+            # the response to an isotropic strain is isotropic (x and y agree: cell symmetry)
+            assert k_num[0] == pytest.approx(k_num[1], rel=1e-7)
+            errors.append(abs(k_num[0] - k_exact) / k_exact)
+        # measured relative errors 4.3e-3, 2.1e-3, 1.0e-3 (4.9e-4 at 256^2): first order in h
+        slope = np.polyfit(np.log([32, 64, 128]), np.log(errors), 1)[0]
+        assert slope < -0.7
+        assert errors[-1] < 2e-3
 
     def test_keller_reciprocity_2d(self):
         """k*_xx(k1, k2) k*_yy(k2, k1) = k1 k2 in 2D (Keller 1964)."""
@@ -98,7 +116,7 @@ class TestExactTheorems:
             errors.append(abs(res.tensor[0, 0] - exact) / exact)
             np.testing.assert_allclose(res.tensor[0, 0], res.tensor[1, 1], rtol=1e-7)
         assert all(e2 < e1 for e1, e2 in zip(errors, errors[1:], strict=False))
-        # measured relative errors: see the closing note; 128^2 < 2 %
+        # measured relative errors 8.9 %, 5.1 %, 2.9 %, 1.7 % (rate about 0.8: corner singularities)
         assert errors[-1] < 0.02
 
     def test_hashin_coated_inclusion_is_neutral(self):

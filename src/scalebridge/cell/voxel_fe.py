@@ -187,12 +187,21 @@ class VoxelOperator:
         return CellFields(grad, flux, float(energy.sum()) / self.labels.size)
 
     def diagonal(self) -> Array:
-        """Diagonal of the assembled operator, per node and component ``(nc, *grid)``."""
+        """Diagonal of the assembled operator, per node and component ``(nc, *grid)``.
+
+        Exact also for axes of one voxel, where two corners of an element are the same
+        periodic node.
+        """
         Ke = element_matrices(self.spacing, self.tensors, self.physics)
         nn = 2**self.d
+        offsets = list(itertools.product((0, 1), repeat=self.d))
         diag = np.zeros(self.field_shape)
         for c in range(self.nc):
-            for a, off in enumerate(itertools.product((0, 1), repeat=self.d)):
-                per_voxel = Ke[:, c * nn + a, c * nn + a][self.labels]
-                diag[c] += np.roll(per_voxel, off, axis=tuple(range(self.d)))
+            for a, off in enumerate(offsets):
+                for b, off_b in enumerate(offsets):
+                    same = all((x - y) % n == 0 for x, y, n in zip(off, off_b, self.grid, strict=True))
+                    if not same:
+                        continue
+                    per_voxel = Ke[:, c * nn + a, c * nn + b][self.labels]
+                    diag[c] += np.roll(per_voxel, off, axis=tuple(range(self.d)))
         return diag

@@ -1,0 +1,39 @@
+"""scalebridge: computational homogenization and multiscale simulation of materials.
+
+>>> import scalebridge as sb
+>>> from scalebridge.materials import Conductivity
+>>> ms = sb.microstructure.laminate((16, 16), volume_fraction=0.5)
+>>> res = sb.homogenize(ms, {0: Conductivity(k=1.0), 1: Conductivity(k=2.0)})
+>>> res.tensor.shape
+(2, 2)
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from scalebridge import materials, microstructure, tensors
+from scalebridge.cell import CellSolution, MacroLoad, solve_cell
+from scalebridge.errors import ConvergenceError
+from scalebridge.homogenization import HomogenizationResult, homogenize
+from scalebridge.materials import Conductivity, Elasticity
+from scalebridge.microstructure import Microstructure
+
+try:
+    __version__ = version("scalebridge")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "CellSolution",
+    "Conductivity",
+    "ConvergenceError",
+    "Elasticity",
+    "HomogenizationResult",
+    "MacroLoad",
+    "Microstructure",
+    "__version__",
+    "homogenize",
+    "materials",
+    "microstructure",
+    "solve_cell",
+    "tensors",
+]

@@ -1,0 +1,286 @@
+"""The ``scalebridge`` command.
+
+Conventions shared by every subcommand: an optional TOML config (a built-in default when
+omitted), ``--output DIR`` for result files, ``--json`` to print only the JSON summary on
+stdout, exit code ``0`` on success, ``2`` on bad input (one message on stderr, no
+traceback) and ``1`` when the computation fails (e.g. the solver does not converge).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scalebridge.errors import ConvergenceError
+from scalebridge.io.config import ConfigError, HomogenizeConfig, load_config
+from scalebridge.io.problem import build_problem
+from scalebridge.io.results import to_jsonable, write_json_atomic
+
+__all__ = ["app"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_OUTPUT = Path("scalebridge-output")
+
+app = typer.Typer(
+    name="scalebridge",
+    help="Computational homogenization and multiscale simulation of materials.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("scalebridge")
+    except metadata.PackageNotFoundError:  # pragma: no cover - source tree without install
+        return "unknown"
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (no traceback)."""
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"scalebridge {_version()}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Computational homogenization and multiscale simulation of materials."""
+
+
+# --------------------------------------------------------------------------- display
+def _fmt(x: Any) -> str:
+    return f"{float(x):.6g}"
+
+
+def _matrix_table(title: str, matrix: np.ndarray) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("")
+    for j in range(matrix.shape[1]):
+        table.add_column(str(j + 1), justify="right")
+    for i, row in enumerate(matrix):
+        table.add_row(str(i + 1), *(_fmt(v) for v in row))
+    return table
+
+
+def _print_header(console: Console, source: str, config: HomogenizeConfig, ms: Any) -> None:
+    spec = config.microstructure
+    what = spec.file if spec.generator == "file" else spec.generator  # type: ignore[union-attr]
+    console.print(f"[bold]scalebridge homogenize[/] {_version()}  —  config: {escape(source)}")
+    console.print(
+        f"microstructure: {what}, shape {ms.shape}, size {tuple(ms.size)}, "
+        f"{ms.ndim}D; solver: {config.solver.method} / {config.solver.discretization}, "
+        f"bc {config.solver.bc}, tol {config.solver.tol:g}"
+    )
+    table = Table(title="Phases", header_style="bold")
+    for col in ("label", "law", "parameters", "volume fraction"):
+        table.add_column(col, justify="right" if col == "volume fraction" else "left")
+    fractions = ms.volume_fractions()
+    for label, phase in sorted(config.phases.items()):
+        params = ", ".join(f"{k}={v}" for k, v in phase.parameters().items())
+        frac = fractions.get(label)
+        shown = "absent" if frac is None else _fmt(frac)
+        table.add_row(str(label), phase.law, escape(params), shown)
+    console.print(table)
+
+
+def _print_result(console: Console, summary: dict[str, Any], res: Any) -> None:
+    notation = "Mandel" if res.physics == "elasticity" else "matrix"
+    console.print(_matrix_table(f"Effective tensor ({notation})", np.asarray(res.tensor)))
+    constants = summary.get("engineering_constants") or {}
+    if constants:
+        table = Table(title="Engineering constants", header_style="bold")
+        table.add_column("name")
+        table.add_column("value", justify="right")
+        for name, value in constants.items():
+            if np.ndim(value) == 0:
+                shown = _fmt(value)
+            else:
+                shown = "[" + ", ".join(_fmt(v) for v in np.ravel(value)) + "]"
+            table.add_row(name, shown)
+        console.print(table)
+    bounds = res.bounds
+    table = Table(title="Bounds (diagonal entries)", header_style="bold")
+    for col in ("entry", "Reuss", "effective", "Voigt"):
+        table.add_column(col, justify="right")
+    reuss, voigt, tensor = (np.asarray(a) for a in (bounds.reuss, bounds.voigt, res.tensor))
+    for i in range(tensor.shape[0]):
+        table.add_row(f"{i + 1}{i + 1}", _fmt(reuss[i, i]), _fmt(tensor[i, i]), _fmt(voigt[i, i]))
+    console.print(table)
+    hs = bounds.hashin_shtrikman
+    if hs:
+        intervals = ", ".join(f"{k} in [{_fmt(lo)}, {_fmt(hi)}]" for k, (lo, hi) in hs.items())
+        console.print(f"Hashin–Shtrikman: {intervals}")
+    inside = summary.get("bounds", {}).get("inside") or {}
+    verdict = ", ".join(
+        f"{k}: {'inside' if v else ('OUTSIDE' if v is False else 'n/a')}" for k, v in inside.items()
+    )
+    if verdict:
+        console.print(f"Bounds check: {verdict}")
+    console.print(
+        f"Hill–Mandel residual {res.hill_mandel_residual:.3e}, symmetry error "
+        f"{res.symmetry_error:.3e}, iterations per load case {list(res.iterations)}, "
+        f"wall time {res.wall_time:.2f} s"
+    )
+
+
+# --------------------------------------------------------------------------- outputs
+def _write_outputs(output: Path, ms: Any, res: Any, summary: dict[str, Any]) -> dict[str, str]:
+    """Write ``result.json``, and ``fields.png`` + ``microstructure.vti`` when fields exist."""
+    from scalebridge.io.plots import plot_microstructure_and_field
+
+    files = {"summary": str(output / "result.json")}
+    if res.solutions:
+        sol = res.solutions[0]
+        stress, strain = np.asarray(sol.stress), np.asarray(sol.strain)
+        if res.physics == "elasticity":
+            names = ("strain_case1", "stress_case1")
+            title = "stress σ₁₁ under unit macro strain ε₁₁"
+        else:
+            names = ("gradient_case1", "flux_case1")
+            title = "flux q₁ under unit macro gradient along x"
+        plot_microstructure_and_field(ms, stress[0], title, output / "fields.png")
+        ms.to_vti(output / "microstructure.vti", fields={names[0]: strain, names[1]: stress})
+        files["figure"] = str(output / "fields.png")
+        files["vtk"] = str(output / "microstructure.vti")
+    summary["files"] = files
+    write_json_atomic(output / "result.json", summary)
+    return files
+
+
+def _solve(
+    ms: Any,
+    laws: dict[int, Any],
+    kwargs: dict[str, Any],
+    console: Console | None,
+    keep_fields: bool,
+) -> tuple[Any, list[str]]:
+    from scalebridge.homogenization import homogenize as run_homogenize
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if console is None:
+            res = run_homogenize(ms, laws, keep_fields=keep_fields, **kwargs)
+        else:
+            columns = (
+                TextColumn("solving load cases"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=console, transient=True) as bar:
+                task = bar.add_task("solve", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                res = run_homogenize(ms, laws, keep_fields=keep_fields, progress=progress, **kwargs)
+    return res, [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+_SOLVER_FIELDS = {
+    "bc": "bc",
+    "solver": "method",
+    "discretization": "discretization",
+    "tol": "tol",
+    "max_iter": "max_iter",
+}
+
+
+def _solver_field(message: str) -> str:
+    """Name the config field of a library error about a solver argument (``bc: ...``)."""
+    name, sep, rest = message.partition(": ")
+    if sep and name in _SOLVER_FIELDS:
+        return f"solver.{_SOLVER_FIELDS[name]}: {rest}"
+    return message
+
+
+@app.command()
+def homogenize(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="TOML config; the built-in fibre-composite example when omitted."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON summary on stdout.")
+    ] = False,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for result.json, fields.png, .vti.")
+    ] = DEFAULT_OUTPUT,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal output.")] = False,
+    fields: Annotated[
+        bool, typer.Option(help="Keep local fields for fields.png and microstructure.vti.")
+    ] = True,
+) -> None:
+    """Effective conductivity or stiffness tensor of a microstructure, with its checks.
+
+    Writes OUTPUT/result.json (tensor, engineering constants, bounds, checks, config echo),
+    OUTPUT/fields.png and OUTPUT/microstructure.vti (local fields of the first load case).
+    """
+    source = str(config) if config is not None else "built-in default"
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    try:
+        ms, laws, kwargs = build_problem(cfg)
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: {exc}")
+    console = None if (json_output or quiet) else Console(highlight=False)
+    if console is not None:
+        _print_header(console, source, cfg, ms)
+    try:
+        res, notes = _solve(ms, laws, kwargs, console, keep_fields=fields)
+    except ConvergenceError as exc:
+        limits = f"solver.max_iter = {cfg.solver.max_iter}, solver.tol = {cfg.solver.tol:g}"
+        _fail(EXIT_FAILURE, f"the cell solver did not converge ({limits}): {exc}")
+    except (ValueError, NotImplementedError) as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: {_solver_field(str(exc))}")
+    except MemoryError:
+        _fail(
+            EXIT_FAILURE, f"out of memory for shape {ms.shape}; try --no-fields or a coarser grid"
+        )
+    summary: dict[str, Any] = {
+        "scalebridge_version": _version(),
+        "config_source": source,
+        **res.to_dict(),
+        "warnings": notes,
+        "config": cfg.model_dump(mode="json", exclude_none=True),
+    }
+    try:
+        _write_outputs(output, ms, res, summary)
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"--output: cannot write to {output}: {exc}")
+    if json_output:
+        typer.echo(json.dumps(to_jsonable(summary), indent=2))
+        return
+    if console is not None:
+        _print_result(console, summary, res)
+        for note in notes:
+            console.print(f"[yellow]warning:[/] {escape(note)}")
+        written = ", ".join(Path(f).name for f in summary["files"].values())
+        console.print(f"results written to {escape(str(output))}/ ({written})")

@@ -1,0 +1,45 @@
+"""Every example runs at a small size and reproduces one meaningful number."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scalebridge.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_python_example_is_tested():
+    tested = {"laminate_check"}
+    found = {p.stem for p in EXAMPLES.glob("*.py")}
+    assert found == tested, f"add a test for the new example(s) {sorted(found - tested)}"
+
+
+def test_laminate_check_matches_harmonic_mean():
+    out = load("laminate_check").main(shape=(16, 8), verbose=False)
+    # f = 0.25, k = 1 / 10: series 1 / (0.75 + 0.025), parallel 0.75 + 2.5
+    assert out["harmonic"] == pytest.approx(1.0 / 0.775)
+    assert out["k_xx"] == pytest.approx(1.0 / 0.775, rel=1e-6)  # exact up to CG tol 1e-10
+    assert out["k_yy"] == pytest.approx(3.25, rel=1e-6)
+
+
+@pytest.mark.parametrize("config", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_toml_example_runs_through_the_cli(config, tmp_path):
+    result = CliRunner().invoke(
+        app, ["homogenize", str(config), "--json", "--no-fields", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["bounds"]["inside"]["voigt_reuss"] is True
