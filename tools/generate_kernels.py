@@ -7,13 +7,20 @@ each element, with centred coordinates ``s_l`` in [-1/2, 1/2], the derivative
 element energy is ``sum_S w_S  g_S : L : g_S`` with ``w_S = 12**-|S|``.  The
 kernels below evaluate this "modal" form, which needs about a third of the
 flops of a dense element-matrix product, fully unrolled and vectorised along
-the last grid axis.  Run ``python tools/generate_kernels.py`` after editing;
+the last grid axis.  The apply kernels go further: the nodal values of an element
+are taken to the modal basis by Walsh-Hadamard butterflies (the gradient of mode
+``S`` in direction ``j`` is one butterfly output, index ``S + {j}``), and the nodal
+forces come back through the transposed butterflies; the element work on a line is
+done in chunks of ``KB`` elements through one flat scratch array at constant
+offsets (see ``_apply_kernel``), which is what makes LLVM vectorise it.
+Run ``python tools/generate_kernels.py`` after editing;
 ``tests/test_kernels.py`` checks the file is current.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 TARGET = Path(__file__).resolve().parents[1] / "src" / "scalebridge" / "cell" / "_kernels.py"
@@ -121,64 +128,19 @@ def _node_loads(el: _Element) -> list[str]:
     return lines
 
 
-def _loop_header(d: int) -> list[str]:
-    """Colour-parallel loop over element lines; binds i, j (3D) or i (2D) and line buffers."""
-    if d == 3:
-        return [
-            "nx, ny, nz = labels.shape",
-            "nxe = nx - (nx % 2)",
-            "for colour in range(3):",
-            "    lo = colour if colour < 2 else nxe",
-            "    hi = nxe if colour < 2 else nx",
-            "    step = 2 if colour < 2 else 1",
-            "    for ib in prange((hi - lo + step - 1) // step):",
-            "        i = lo + ib * step",
-            "        i1 = (i + 1) % nx",
-            "        U = np.empty((NC, 4, nz + 1))",
-            "        F = np.empty((NC, 8, nz))",
-            "        for j in range(ny):",
-            "            j1 = (j + 1) % ny",
-            "            lab = labels[i, j]",
-            "            for c in range(NC):",
-            "                U[c, 0, :nz] = u[c, i, j]",
-            "                U[c, 1, :nz] = u[c, i, j1]",
-            "                U[c, 2, :nz] = u[c, i1, j]",
-            "                U[c, 3, :nz] = u[c, i1, j1]",
-            "                for q in range(4):",
-            "                    U[c, q, nz] = U[c, q, 0]",
-            "            nk = nz",
-        ]
-    return [
-        "nx, nz = labels.shape",
-        "nxe = nx - (nx % 2)",
-        "for colour in range(3):",
-        "    lo = colour if colour < 2 else nxe",
-        "    hi = nxe if colour < 2 else nx",
-        "    step = 2 if colour < 2 else 1",
-        "    for ib in prange((hi - lo + step - 1) // step):",
-        "        i = lo + ib * step",
-        "        i1 = (i + 1) % nx",
-        "        U = np.empty((NC, 2, nz + 1))",
-        "        F = np.empty((NC, 4, nz))",
-        "        for _once in range(1):",
-        "            lab = labels[i]",
-        "            for c in range(NC):",
-        "                U[c, 0, :nz] = u[c, i]",
-        "                U[c, 1, :nz] = u[c, i1]",
-        "                for q in range(2):",
-        "                    U[c, q, nz] = U[c, q, 0]",
-        "            nk = nz",
-    ]
-
-
-KB = 64  # k-chunk length of the line buffers (flat scratch, constant offsets)
+KB = 64  # k-chunk length of the line buffers
+FUSE_MAX = 18  # most buffer accesses (U loads, F stores, coefficients) of a fused loop
 
 
 def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
     """Apply kernel: butterfly (Walsh-Hadamard) nodal->modal transform, flux, transpose, scatter.
 
-    All line buffers live in one flat scratch array ``W`` at compile-time constant
-    offsets, so LLVM can prove the chunk loop free of memory dependences and vectorise it.
+    The element work along a line is done in chunks of ``KB`` elements by several short
+    loops (nodal->modal per component, flux per mode group, modal->nodal per component,
+    scatter per line) whose operands all live in one flat scratch array ``W`` at
+    compile-time constant offsets.  Short loops with a bounded trip count and constant
+    offsets are what LLVM's loop vectoriser can prove free of memory dependences;
+    one fused loop over ~50 buffer lines is not vectorised.
     """
     el = _Element(d, nc)
     pnames, _ = _params(physics, law)
@@ -187,16 +149,37 @@ def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
     nn = 2**d
     modes = el.modes
     if law == "general":
-        ncoef = (nc * d) ** 2
+        ncoef = 0
     elif physics == "conduction":
         ncoef = 1
     else:
         ncoef = 2
     kb1 = KB + 1
     offU = 0
-    offF = offU + nc * nq * kb1
+    offV = offU + nc * nq * kb1
+    offR = offV + nc * (nn - 1) * kb1
+    offF = offR + nc * (nn - 1) * kb1
     offP = offF + 2 * nc * nq * kb1
     total = offP + ncoef * KB
+
+    def uo(c, q):
+        return offU + (c * nq + q) * kb1
+
+    def vo(c, t):
+        return offV + (c * (nn - 1) + t - 1) * kb1
+
+    def ro(c, t):
+        return offR + (c * (nn - 1) + t - 1) * kb1
+
+    def fo(c, q, off):
+        return offF + (2 * (c * nq + q) + off) * kb1
+
+    def bit(l):
+        return 1 << (d - 1 - l)
+
+    def tmask(sub):
+        return sum(bit(l) for l in sub)
+
     head = [
         "@njit(parallel=True, fastmath=True, cache=True, error_model='numpy', boundscheck=False)",
         f"def {name}(u, labels, {pnames}, E, ih, out):  # noqa: PLR0915",
@@ -205,7 +188,7 @@ def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
         *[f"    E{c}_{j} = E[{c}, {j}]" for c in range(nc) for j in range(d)],
     ]
     if law == "general":
-        head.append(f"    Lf = L.reshape(L.shape[0], {ncoef})")
+        head.append(f"    Lf = np.ascontiguousarray(L).reshape(L.shape[0], {(nc * d) ** 2})")
     for m, sub in enumerate(modes):
         for j in range(d):
             if j in sub:
@@ -236,46 +219,52 @@ def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
     else:
         srcs = ["i", "i1"]
         body.append(ind + "lab = labels[i]")
-    body.append(ind + f"carry[:] = 0.0")
+    body.append(ind + "carry[:] = 0.0")
     body.append(ind + f"for k0 in range(0, nz, {KB}):")
     ind = " " * 16
     body.append(ind + f"nk = min({KB}, nz - k0)")
     body.append(ind + "kw = (k0 + nk) % nz")
     for c in range(nc):
         for q, s_ in enumerate(srcs):
-            o = offU + (c * nq + q) * kb1
+            o = uo(c, q)
             body.append(ind + f"src = u[{c}, {s_}]")
-            body.append(ind + "for t in range(nk):")
-            body.append(ind + f"    W[{o} + t] = src[k0 + t]")
+            body.append(ind + f"W[{o}:{o} + nk] = src[k0:k0 + nk]")
             body.append(ind + f"W[{o} + nk] = src[kw]")
-    body.append(ind + "for t in range(nk):")
-    body.append(ind + "    ph = lab[k0 + t]")
-    if law == "general":
-        body.append(ind + f"    for r in range({ncoef}):")
-        body.append(ind + f"        W[{offP} + r * {KB} + t] = Lf[ph, r]")
-    elif physics == "conduction":
-        body.append(ind + f"    W[{offP} + t] = kcoef[ph]")
-    else:
-        body.append(ind + f"    W[{offP} + t] = lam[ph]")
-        body.append(ind + f"    W[{offP + KB} + t] = mu_[ph]")
-    inner = []
-    if law == "general":
-        nn2 = nc * d
-        for r in range(ncoef):
-            inner.append(f"p{r // nn2}_{r % nn2} = W[{offP + r * KB} + k]")
-    elif physics == "conduction":
-        inner.append(f"kk = W[{offP} + k]")
-    else:
-        inner += [f"la = W[{offP} + k]", f"mu = W[{offP + KB} + k]"]
+    if ncoef:
+        body.append(ind + "for t in range(nk):")
+        body.append(ind + "    ph = lab[k0 + t]")
+        if physics == "conduction":
+            body.append(ind + f"    W[{offP} + t] = kcoef[ph]")
+        else:
+            body.append(ind + f"    W[{offP} + t] = lam[ph]")
+            body.append(ind + f"    W[{offP + KB} + t] = mu_[ph]")
 
-    def bit(l):
-        return 1 << (d - 1 - l)
+    # Few buffer lines: one fused loop keeps everything in registers.  Many lines: the
+    # stages below become separate loops through W (see docstring).
+    fused = 2 * nc * nn + ncoef <= FUSE_MAX
+    fused_lines: list[str] = []
 
+    def loop(lines):
+        if fused:
+            fused_lines.extend(lines)
+            return
+        body.append(ind + "for k in range(nk):")
+        body.extend(ind + "    " + ln for ln in lines)
+
+    def vput(c, t, expr):
+        return f"v{c}_{t} = {expr}" if fused else f"W[{vo(c, t)} + k] = {expr}"
+
+    def rput(c, t, expr):
+        return f"R{c}_{t} = {expr}" if fused else f"W[{ro(c, t)} + k] = {expr}"
+
+    start = len(body)
+    # A: nodal -> modal (Walsh-Hadamard butterflies), per component
     for c in range(nc):
+        inner = []
         cur = {}
         for a in range(nn):
             q, off = a >> 1, a & 1
-            inner.append(f"x{c}_{a} = W[{offU + (c * nq + q) * kb1 + off} + k]")
+            inner.append(f"x{c}_{a} = W[{uo(c, q) + off} + k]")
             cur[a] = f"x{c}_{a}"
         for st, l in enumerate(reversed(range(d))):
             new = {}
@@ -289,40 +278,55 @@ def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
                 inner.append(f"{nb} = {cur[b]} - {cur[a]}")
                 new[a], new[b] = na, nb
             cur = new
-        for a in range(1, nn):
-            inner.append(f"v{c}_{a} = {cur[a]}")
-
-    def tmask(sub):
-        return sum(bit(l) for l in sub)
-
-    for m, sub in enumerate(modes):
+        for t in range(1, nn):
+            inner.append(vput(c, t, cur[t]))
+        loop(inner)
+    # B: gradient, flux and modal residual, per mode group |S| (in place over v)
+    for size in range(d):
+        ms = [m for m, sub in enumerate(modes) if len(sub) == size]
+        ts = sorted({tmask(modes[m] + (j,)) for m in ms for j in range(d) if j not in modes[m]})
+        inner = []
+        if fused and size:
+            pass
+        elif law == "general":
+            inner += ["ph = lab[k0 + k]"]
+        elif physics == "conduction":
+            inner.append(f"kk = W[{offP} + k]")
+        else:
+            inner += [f"la = W[{offP} + k]", f"mu = W[{offP + KB} + k]"]
         for c in range(nc):
-            for j in range(d):
-                if j in sub:
-                    continue
-                expr = f"ka{m}_{j}*v{c}_{tmask(sub + (j,))}"
-                if m == 0:
-                    expr += f" + E{c}_{j}"
-                inner.append(f"g{m}_{c}_{j} = {expr}")
-    for m in range(len(modes)):
-        lines = _flux_lines(el, m, physics, law)
-        if law == "general":
-            lines = [_sub_lp(ln) for ln in lines]
-        inner += lines
+            for t in ts:
+                if not fused:
+                    inner.append(f"v{c}_{t} = W[{vo(c, t)} + k]")
+        for m in ms:
+            sub = modes[m]
+            for c in range(nc):
+                for j in range(d):
+                    if j in sub:
+                        continue
+                    expr = f"ka{m}_{j}*v{c}_{tmask((*sub, j))}"
+                    if m == 0:
+                        expr += f" + E{c}_{j}"
+                    inner.append(f"g{m}_{c}_{j} = {expr}")
+            inner += [_flat_lp(ln, nc * d) for ln in _flux_lines(el, m, physics, law)]
+        for c in range(nc):
+            rs: dict[int, list[str]] = {}
+            for m in ms:
+                sub = modes[m]
+                for j in range(d):
+                    if j not in sub:
+                        rs.setdefault(tmask((*sub, j)), []).append(f"kb{m}_{j}*s{m}_{c}_{j}")
+            for t in ts:
+                inner.append(rput(c, t, " + ".join(rs[t])))
+        loop(inner)
+    # C: modal -> nodal (transposed butterflies), per component; F_hi stored one slot on
     for c in range(nc):
-        rs = {}
-        for m, sub in enumerate(modes):
-            for j in range(d):
-                if j in sub:
-                    continue
-                rs.setdefault(tmask(sub + (j,)), []).append(f"kb{m}_{j}*s{m}_{c}_{j}")
-        cur = {}
-        for a in range(nn):
-            if a in rs:
-                inner.append(f"r{c}_{a} = " + " + ".join(rs[a]))
-                cur[a] = f"r{c}_{a}"
-            else:
-                cur[a] = None
+        inner = []
+        cur = {0: None}
+        for t in range(1, nn):
+            if not fused:
+                inner.append(f"R{c}_{t} = W[{ro(c, t)} + k]")
+            cur[t] = f"R{c}_{t}"
         for st, l in enumerate(range(d)):
             new = {}
             for a in range(nn):
@@ -345,19 +349,40 @@ def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
             cur = new
         for a in range(nn):
             q, off = a >> 1, a & 1
-            inner.append(f"W[{offF + (2 * (c * nq + q) + off) * kb1 + off} + k] = {cur[a]}")
-    body.append(ind + "for k in range(nk):")
-    body += [ind + "    " + ln for ln in inner]
+            inner.append(f"W[{fo(c, q, off) + off} + k] = {cur[a]}")
+        loop(inner)
+    if fused:
+        fused = False
+        loop(fused_lines)
+    if law == "general":
+        # a chunk of one phase takes the law as scalars (vectorised loops); a mixed
+        # chunk gathers it per element (scalar loops)
+        seg = body[start:]
+        del body[start:]
+        ncf = (nc * d) ** 2
+        body.append(ind + "ph0 = lab[k0]")
+        body.append(ind + "uni = True")
+        body.append(ind + "for t in range(nk):")
+        body.append(ind + "    if lab[k0 + t] != ph0:")
+        body.append(ind + "        uni = False")
+        body.append(ind + "if uni:")
+        body.extend(ind + f"    c{r} = Lf[ph0, {r}]" for r in range(ncf))
+        for ln in seg:
+            if ln.strip() == "ph = lab[k0 + k]":
+                continue
+            body.append("    " + re.sub(r"Lf\[ph, (\d+)\]", r"c\1", ln))
+        body.append(ind + "else:")
+        body.extend("    " + ln for ln in seg)
     # scatter: node k of this chunk gets F_lo(k) + F_hi(k - 1); F_hi of the chunk's
     # last element is carried to the next chunk (and finally to node 0, periodic)
     for c in range(nc):
         for q, t_ in enumerate(srcs):
             r = c * nq + q
-            ol, oh = offF + 2 * r * kb1, offF + (2 * r + 1) * kb1
+            ol, oh = fo(c, q, 0), fo(c, q, 1)
             body.append(ind + f"W[{oh}] = carry[{r}]")
-            body.append(ind + f"row = out[{c}, {t_}]")
+            body.append(ind + f"row = out[{c}, {t_}][k0:k0 + nk]")
             body.append(ind + "for t in range(nk):")
-            body.append(ind + f"    row[k0 + t] += W[{ol} + t] + W[{oh} + t]")
+            body.append(ind + f"    row[t] += W[{ol} + t] + W[{oh} + t]")
             body.append(ind + f"carry[{r}] = W[{oh} + nk]")
     ind = " " * 12
     for c in range(nc):
@@ -366,10 +391,9 @@ def _apply_kernel(d: int, nc: int, physics: str, law: str) -> str:
     return "\n".join(head + ["    " + ln for ln in body]) + "\n    return out\n"
 
 
-def _sub_lp(line: str) -> str:
-    import re
-
-    return re.sub(r"Lp\[(\d+), (\d+)\]", r"p\1_\2", line)
+def _flat_lp(line: str, n: int) -> str:
+    """``Lp[a, b]`` (the phase's law) -> ``Lf[ph, a * n + b]`` (a gather in the vector loop)."""
+    return re.sub(r"Lp\[(\d+), (\d+)\]", lambda mt: f"Lf[ph, {int(mt[1]) * n + int(mt[2])}]", line)
 
 
 def _post_kernel(d: int, nc: int, physics: str, law: str) -> str:
@@ -378,7 +402,9 @@ def _post_kernel(d: int, nc: int, physics: str, law: str) -> str:
     pnames, pload = _params(physics, law)
     name = f"post_{d}d_{physics}_{law}"
     if physics == "elasticity":
-        pairs = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)] if d == 3 else [(0, 0), (1, 1), (0, 1)]
+        pairs = (
+            [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)] if d == 3 else [(0, 0), (1, 1), (0, 1)]
+        )
     else:
         pairs = [(0, j) for j in range(d)]
     idx = "i, j, k" if d == 3 else "i, k"
