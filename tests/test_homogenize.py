@@ -95,15 +95,19 @@ class TestExactTheorems:
         assert slope < -0.7
         assert errors[-1] < 2e-3
 
-    def test_keller_reciprocity_2d(self):
+    def test_keller_reciprocity_2d_converges(self):
         """k*_xx(k1, k2) k*_yy(k2, k1) = k1 k2 in 2D (Keller 1964)."""
-        ms = sb.microstructure.random_inclusions((64, 64), volume_fraction=0.3, radius=0.08, seed=1)
-        a = sb.homogenize(ms, {0: Conductivity(k=1.0), 1: Conductivity(k=10.0)}, tol=TOL).tensor
-        b = sb.homogenize(ms, {0: Conductivity(k=10.0), 1: Conductivity(k=1.0)}, tol=TOL).tensor
-        # Keller holds for the continuum; measured discretisation defect on this
-        # 64^2 image: 0.7 %; 1.5 % is allowed.  det(a) det(b) = (k1 k2)^2 likewise.
-        assert abs(a[0, 0] * b[1, 1] / 10.0 - 1.0) < 0.015
-        assert abs(a[1, 1] * b[0, 0] / 10.0 - 1.0) < 0.015
+        defects = []
+        for n in (32, 64, 128):
+            ms = sb.microstructure.random_inclusions((n, n), volume_fraction=0.3, radius=0.08, seed=1)
+            a = sb.homogenize(ms, {0: Conductivity(k=1.0), 1: Conductivity(k=10.0)}, tol=TOL).tensor
+            b = sb.homogenize(ms, {0: Conductivity(k=10.0), 1: Conductivity(k=1.0)}, tol=TOL).tensor
+            defects.append(max(abs(a[0, 0] * b[1, 1] / 10.0 - 1.0), abs(a[1, 1] * b[0, 0] / 10.0 - 1.0)))
+        # Keller holds for the continuum; measured defects of the voxel discretisation
+        # 4.7 %, 2.7 %, 1.2 % (0.7 % at 256^2): first order in h
+        slope = np.polyfit(np.log([32, 64, 128]), np.log(defects), 1)[0]
+        assert slope < -0.8
+        assert defects[-1] < 0.015
 
     def test_checkerboard_dykhne_converges(self):
         """2D checkerboard: k* = sqrt(k1 k2) (Dykhne 1970); error falls with resolution."""
@@ -123,26 +127,27 @@ class TestExactTheorems:
         """A coated disk with the Hashin value k* in a k* matrix leaves k* unchanged."""
         k_core, k_shell = 10.0, 1.0
         a, b = 0.2, 0.35
-        c = (a / b) ** 2
-        k_star = k_shell * ((k_core + k_shell) + (k_core - k_shell) * c) / (
-            (k_core + k_shell) - (k_core - k_shell) * c
-        )
         errs = []
         for n in (32, 64, 128):
             ms = sb.microstructure.coated_inclusion((n, n), core_radius=a, shell_radius=b)
+            f = ms.volume_fractions()
+            c = f[1] / (f[1] + f[2])  # the voxelised core fraction of the coated disk
+            k_star = k_shell * ((k_core + k_shell) + (k_core - k_shell) * c) / (
+                (k_core + k_shell) - (k_core - k_shell) * c
+            )
             laws = {0: Conductivity(k=k_star), 1: Conductivity(k=k_core), 2: Conductivity(k=k_shell)}
             res = sb.homogenize(ms, laws, tol=TOL)
             errs.append(np.abs(res.tensor - k_star * np.eye(2)).max() / k_star)
-        # voxelised circles: measured errors fall roughly like h; 128^2 below 1 %
-        assert errs[-1] < errs[0]
-        assert errs[-1] < 0.01
+        # voxelised circles: measured errors 8.9e-3, 5.1e-3, 2.7e-3 (1.2e-3 at 256^2)
         slope = np.polyfit(np.log([32, 64, 128]), np.log(errs), 1)[0]
-        assert slope < -0.5  # measured order of convergence (closing note)
+        assert slope < -0.7
+        assert errs[-1] < 4e-3
 
 
 class TestPropertiesOfEveryTensor:
     @pytest.fixture(scope="class")
-    def result(self):
+    @classmethod
+    def result(cls):
         ms = sb.microstructure.random_inclusions((20, 20, 20), volume_fraction=0.25, radius=0.16, seed=7)
         return sb.homogenize(ms, {0: Elasticity(E=1.0, nu=0.3), 1: Elasticity(E=50.0, nu=0.2)}, tol=1e-8)
 
