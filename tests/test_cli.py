@@ -181,7 +181,7 @@ def test_missing_config_file_exits_2(tmp_path):
     ("line", "fragment"),
     [
         ("bc = 'kubc'", "solver.bc: 'kubc' is not available yet"),
-        ("discretization = 'rotated'", "solver.discretization: 'rotated'"),
+        ("method = 'fe'", "'fe' (sparse direct / AMG voxel finite elements) is not available"),
     ],
 )
 def test_option_the_library_rejects_exits_2_naming_the_field(tmp_path, line, fragment):

@@ -19,6 +19,24 @@ space (``n = 0`` there), the usual treatment that keeps the fields real.
 This is the classical "Fourier" reference of FFT homogenization, against which the
 voxel finite elements of `scalebridge.cell.periodic` can be compared: both converge to
 the same continuum effective tensor as the voxel size goes to zero.
+
+``gradient="rotated"`` selects instead the rotated finite-difference scheme of Willot
+(2015, C. R. Mecanique 343, 232-245): the gradient is the centred difference of a
+potential living at the voxel corners, evaluated at the voxel centre (equivalently
+trilinear voxel elements with one-point integration).  Its symbol is the complex
+modified frequency vector (``theta_l = xi_l h_l / 2``)::
+
+    k_j = (2 i / h_j) sin(theta_j) prod_{l != j} cos(theta_l) exp(i sum_l theta_l)
+
+a 2 pi-periodic function of every ``xi_l h_l`` with ``k(-xi) = conj(k(xi))``.  With
+``B u^ = sym(k (x) u^)`` the orthogonal projection ``G = B (B^H B)^+ B^H`` reads
+``G[tau^] = sym(k (x) a)`` with ``(1/2)(|k|^2 I + k (x) conj(k)) a = tau^ conj(k)``
+(conduction: ``G[tau^] = k (conj(k) . tau^) / |k|^2``).  As every component of ``k``
+carries the same phase, ``k = c r`` with ``|c| = 1`` and ``r`` real, ``G`` is the
+formula above with ``n = r / |r|``: real and even per frequency, so the half-spectrum
+storage stays Hermitian.  ``k`` vanishes only at the zero frequency and where two or
+more axes sit at their Nyquist index (the hourglass modes); ``G = 0`` there, and the
+single-axis Nyquist frequencies stay in the trial space.
 """
 
 from __future__ import annotations
@@ -39,6 +57,7 @@ CArray = NDArray[np.complex128]
 
 _PAIRS = {2: [(0, 0), (1, 1), (0, 1)], 3: [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]}
 _R2 = float(np.sqrt(2.0))
+GRADIENTS = ("fourier", "rotated")
 
 
 def _contract_py(labels: NDArray[np.int32], T: Array, p: Array, out: Array) -> None:
@@ -87,6 +106,38 @@ def wave_directions(grid: tuple[int, ...], spacing: Array) -> tuple[Array, Array
     return n, xi2
 
 
+def rotated_directions(grid: tuple[int, ...], spacing: Array) -> tuple[Array, Array, CArray]:
+    """Willot's rotated scheme: ``n = r / |r|``, ``|k|^2`` and ``conj(c)`` on the rfft grid.
+
+    ``k = c r`` with ``r_j = (2 / h_j) sin(theta_j) prod_{l != j} cos(theta_l)`` real and
+    ``c = i exp(i sum_l theta_l)``, ``theta_l = pi k_l / N_l = xi_l h_l / 2``.  ``n`` and
+    ``|k|^2`` are zero where ``k`` vanishes (zero frequency; two or more Nyquist axes).
+    """
+    d = len(grid)
+    h = np.asarray(spacing, dtype=float)
+    thetas = []
+    for j, N in enumerate(grid):
+        k = np.fft.rfftfreq(N) if j == d - 1 else np.fft.fftfreq(N)  # cycles per voxel
+        thetas.append(np.pi * k)
+    theta = np.array(np.meshgrid(*thetas, indexing="ij"))
+    sin = np.sin(theta)
+    cos = np.cos(theta)
+    # exact zeros at the Nyquist index (cos(pi/2) rounds to 6e-17, not 0)
+    cos[np.isclose(np.abs(theta), 0.5 * np.pi, rtol=0.0, atol=1e-12)] = 0.0
+    r = np.empty_like(theta)
+    for j in range(d):
+        r[j] = (2.0 / h[j]) * sin[j]
+        for ell in range(d):
+            if ell != j:
+                r[j] *= cos[ell]
+    r2 = np.einsum("j...,j...->...", r, r)
+    keep = r2 > 0.0
+    r2 = np.where(keep, r2, 0.0)
+    n = np.where(keep, r / np.sqrt(np.where(keep, r2, 1.0)), 0.0)
+    inv_phase = -1j * np.exp(-1j * theta.sum(axis=0))  # conj(c)
+    return n, r2, inv_phase
+
+
 class GalerkinProjection:
     """The material-independent compatibility projection ``G`` on the half spectrum.
 
@@ -95,14 +146,32 @@ class GalerkinProjection:
     grid : tuple of int
     spacing : ndarray
     physics : {"conduction", "elasticity"}
+    gradient : {"fourier", "rotated"}
+        The continuous Fourier derivative ``i xi`` or Willot's rotated finite-difference
+        symbol ``k`` (see the module notes).
+
+    Notes
+    -----
+    ``xi2`` holds ``|xi|^2`` (``|k|^2`` for the rotated scheme) and ``inv_phase`` the
+    unit factor ``conj(c)`` of the symbol ``k = c |k| n`` (``-i`` for the Fourier scheme).
     """
 
-    def __init__(self, grid: tuple[int, ...], spacing: Array, physics: str) -> None:
+    def __init__(
+        self, grid: tuple[int, ...], spacing: Array, physics: str, gradient: str = "fourier"
+    ) -> None:
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient: {gradient!r} is not one of 'fourier', 'rotated'")
         self.grid = tuple(int(n) for n in grid)
         self.d = len(self.grid)
         self.physics = physics
+        self.gradient = gradient
         self.m = self.d if physics == "conduction" else len(_PAIRS[self.d])
-        self.n, self.xi2 = wave_directions(self.grid, spacing)
+        self.inv_phase: complex | CArray
+        if gradient == "fourier":
+            self.n, self.xi2 = wave_directions(self.grid, spacing)
+            self.inv_phase = -1j
+        else:
+            self.n, self.xi2, self.inv_phase = rotated_directions(self.grid, spacing)
         # Mandel component r of the tensor entry (i, j) and its scale tau_ij = f * tau[r]
         self._index = np.zeros((self.d, self.d), dtype=int)
         self._scale = np.ones((self.d, self.d))
@@ -139,21 +208,23 @@ class GalerkinProjection:
     def potential(self, spec: CArray) -> CArray:
         """Fluctuation ``u^`` ``(nc, *half)`` of a compatible gradient spectrum.
 
-        Conduction: ``e^ = i xi theta^``; elasticity: ``e^ = sym(i xi (x) u^)``.
-        Zero at the removed frequencies (zero mean).
+        Conduction: ``e^ = i xi theta^``; elasticity: ``e^ = sym(i xi (x) u^)``
+        (rotated scheme: ``k`` in place of ``i xi``, the potential at the voxel
+        corners).  Zero at the removed frequencies (zero mean).
         """
         xi2 = self.xi2
         safe = np.where(xi2 > 0.0, xi2, 1.0)
         k = np.sqrt(xi2)  # |xi|;  xi = k n
         n = self.n
+        # symbol = c |xi| n with conj(c) = inv_phase (c = i for the Fourier scheme)
+        inv = self.inv_phase * np.where(xi2 > 0.0, k / safe, 0.0)  # 1 / (c |xi|)
         if self.physics == "conduction":
-            c = sum(spec[j] * n[j] for j in range(self.d))  # = i |xi| theta^
-            return (-1j * c * np.where(xi2 > 0.0, k / safe, 0.0))[None]
-        # e^ n = (i/2)(n (xi.u) + u |xi|)  ->  a = i u |xi| = 2 t - n (n.t)
+            c = sum(spec[j] * n[j] for j in range(self.d))  # = c |xi| theta^
+            return (c * inv)[None]
+        # e^ n = (c/2)(n (|xi| n.u) + u |xi|)  ->  a = c |xi| u = 2 t - n (n.t)
         t = self.traction(spec)
         c = sum(n[i] * t[i] for i in range(self.d))
-        inv = np.where(xi2 > 0.0, k / safe, 0.0)  # 1/|xi|
-        return np.array([-1j * (2.0 * t[i] - n[i] * c) * inv for i in range(self.d)])
+        return np.array([(2.0 * t[i] - n[i] * c) * inv for i in range(self.d)])
 
 
 class FourierSolver:
@@ -170,12 +241,17 @@ class FourierSolver:
         strain, order ``[11, 22, 12]``).
     physics : {"conduction", "elasticity"}
     settings : CGSettings
+    gradient : {"fourier", "rotated"}
+        Moulinec-Suquet continuous Fourier derivative (default) or Willot's rotated
+        finite differences; reported as ``discretization`` of the solutions.
 
     Notes
     -----
     Fields are voxel-centre samples: ``strain`` and ``stress`` are ``(m, *grid)``,
-    ``fluctuation`` the temperature/displacement fluctuation at the voxel centres,
-    integrated spectrally from the strain fluctuation.  Phases with a zero tensor
+    ``fluctuation`` the temperature/displacement fluctuation at the voxel centres
+    (rotated scheme: at the voxel corners, entry ``[..., i, j]`` at the lower corner
+    ``(i h_1, j h_2)`` of voxel ``(i, j)``), integrated spectrally from the strain
+    fluctuation.  Phases with a zero tensor
     (pores) are allowed; CG converges when the solid percolates and raises
     `ConvergenceError` otherwise.
     """
@@ -189,9 +265,13 @@ class FourierSolver:
         tensors: list[Array],
         physics: str,
         settings: CGSettings,
+        gradient: str = "fourier",
     ) -> None:
         if physics not in ("conduction", "elasticity"):
             raise ValueError(f"physics: {physics!r} is not one of 'conduction', 'elasticity'")
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient: {gradient!r} is not one of 'fourier', 'rotated'")
+        self.discretization = gradient
         self.labels = np.ascontiguousarray(labels, dtype=np.int32)
         self.grid = self.labels.shape
         self.d = self.labels.ndim
@@ -210,7 +290,7 @@ class FourierSolver:
             raise ValueError("labels: phase indices must lie in 0 .. len(tensors) - 1")
         if not np.any(self.tensors):
             raise ValueError("materials: every phase is void (zero conductivity/stiffness)")
-        self.projection = GalerkinProjection(self.grid, self.spacing, physics)
+        self.projection = GalerkinProjection(self.grid, self.spacing, physics, gradient)
         small = self.labels.size < PARALLEL_MIN
         self.fft = RealFFT(self.m, self.grid, threads=1 if small else None)
         self._contract = _contract_serial if small else _contract_parallel

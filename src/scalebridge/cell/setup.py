@@ -13,7 +13,7 @@ from scalebridge.cell.periodic import PRECONDITIONERS, PeriodicSolver
 from scalebridge.cell.problem import KUBC, SUBC, BoundaryCondition, as_boundary_condition
 
 SOLVERS = ("fft", "fe")
-DISCRETIZATIONS = ("fe", "fourier")
+DISCRETIZATIONS = ("fe", "fourier", "rotated")
 
 
 def phase_tensors(microstructure: Any, materials: Mapping[int, Any] | Sequence[Any]) -> tuple[
@@ -69,8 +69,10 @@ def make_solver(
         )
     labels, tensors, physics = phase_tensors(microstructure, materials)
     spacing = np.asarray(microstructure.spacing, dtype=float)
-    if discretization == "fourier":
+    if discretization in ("fourier", "rotated"):
         from scalebridge.cell.fourier import FourierSolver
 
-        return FourierSolver(labels, spacing, tensors, physics, settings)  # type: ignore[return-value]
+        return FourierSolver(  # type: ignore[return-value]
+            labels, spacing, tensors, physics, settings, gradient=discretization
+        )
     return PeriodicSolver(labels, spacing, tensors, physics, settings, preconditioner)
