@@ -63,9 +63,11 @@ def solve_cell(
         Boundary condition (``"kubc"``/``"subc"`` come with the voxel FE solver).
     solver : {"fft"}
         FFT-preconditioned conjugate gradients.
-    discretization : {"fe", "fourier"}
+    discretization : {"fe", "fourier", "rotated"}
         ``"fe"``: bilinear/trilinear voxel elements (ringing-free, pores allowed);
-        ``"fourier"``: the classical Moulinec-Suquet Fourier gradient (reference).
+        ``"fourier"``: the classical Moulinec-Suquet Fourier gradient (reference;
+        ringing, stalls with pores); ``"rotated"``: Willot's rotated finite
+        differences (strain at voxel corners).
     tol, max_iter : float, int
         Relative residual to reach and iteration limit (else `ConvergenceError`).
     preconditioner : {"green", "green-jacobi"}

@@ -129,7 +129,8 @@ def homogenize(
         ``{label: law}``; a sequence means ``{index: law}``.
     bc : {"periodic"}
     solver : {"fft"}
-    discretization : {"fe", "fourier"}
+    discretization : {"fe", "fourier", "rotated"}
+        Voxel finite elements (default), Moulinec-Suquet Fourier, or Willot rotated.
     tol, max_iter : float, int
         CG relative residual and iteration limit per load case.
     preconditioner : {"green", "green-jacobi"}
