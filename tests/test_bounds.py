@@ -48,8 +48,9 @@ class TestSinglePhase:
     @pytest.mark.parametrize("ndim", [2, 3])
     def test_elasticity(self, ndim):
         C = elastic(3.0, 1.0, ndim)
-        b = compute_bounds({0: 0.0, 1: 1.0}, {0: elastic(1.0, 0.5, ndim), 1: C},
-                           physics="elasticity", ndim=ndim)
+        b = compute_bounds(
+            {0: 0.0, 1: 1.0}, {0: elastic(1.0, 0.5, ndim), 1: C}, physics="elasticity", ndim=ndim
+        )
         np.testing.assert_allclose(b.voigt, C, rtol=RTOL)
         np.testing.assert_allclose(b.reuss, C, rtol=RTOL)
         bulk = 3.0 if ndim == 3 else 3.0 + 1.0 / 3.0  # kappa = K + G/3 in plane strain
@@ -67,7 +68,6 @@ class TestHashinShtrikman:
         assert b["G"] == (1.0, 1.0)
 
     @NO_DEADLINE
-
     @given(k1=MODULI, k2=MODULI, f2=FRACTION)
     def test_coated_cylinder_2d(self, k1, k2, f2):
         # Hashin coated cylinders (Maxwell-Garnett in 2D): core k_c, coating k_m, exact.
@@ -81,7 +81,6 @@ class TestHashinShtrikman:
         assert hi == pytest.approx(coated(kmax, kmin, 1.0 - f_of_max), rel=RTOL)
 
     @NO_DEADLINE
-
     @given(k1=MODULI, k2=MODULI, f2=FRACTION)
     def test_coated_sphere_3d(self, k1, k2, f2):
         def coated(km, kc, fc):
@@ -118,8 +117,12 @@ class TestHashinShtrikman:
     def test_equal_shear_hill_theorem(self, ndim, K1, K2, G, f2):
         # Hill: equal shear moduli fix the bulk modulus of ANY microstructure, so
         # HS lower == upper, and it lies between Reuss and Voigt.
-        b = compute_bounds({0: 1.0 - f2, 1: f2}, {0: elastic(K1, G, ndim), 1: elastic(K2, G, ndim)},
-                           physics="elasticity", ndim=ndim)
+        b = compute_bounds(
+            {0: 1.0 - f2, 1: f2},
+            {0: elastic(K1, G, ndim), 1: elastic(K2, G, ndim)},
+            physics="elasticity",
+            ndim=ndim,
+        )
         name = "K" if ndim == 3 else "K2D"
         lo, hi = b.hashin_shtrikman[name]
         assert lo == pytest.approx(hi, rel=RTOL)
@@ -133,15 +136,23 @@ class TestHashinShtrikman:
     def test_porous_conduction_2d(self):
         # voids (k=0) in a matrix k: HS upper k (1 - phi) / (1 + phi); lower and Reuss 0
         k, phi = 3.0, 0.3
-        b = compute_bounds({0: phi, 1: 1 - phi}, {0: np.zeros((2, 2)), 1: k * np.eye(2)},
-                           physics="conduction", ndim=2)
+        b = compute_bounds(
+            {0: phi, 1: 1 - phi},
+            {0: np.zeros((2, 2)), 1: k * np.eye(2)},
+            physics="conduction",
+            ndim=2,
+        )
         assert b.hashin_shtrikman["k"][0] == 0.0
         assert b.hashin_shtrikman["k"][1] == pytest.approx(k * (1 - phi) / (1 + phi), rel=RTOL)
         np.testing.assert_array_equal(b.reuss, np.zeros((2, 2)))
 
     def test_porous_elasticity(self):
-        b = compute_bounds({0: 0.2, 1: 0.8}, {0: np.zeros((6, 6)), 1: elastic(2.0, 1.0, 3)},
-                           physics="elasticity", ndim=3)
+        b = compute_bounds(
+            {0: 0.2, 1: 0.8},
+            {0: np.zeros((6, 6)), 1: elastic(2.0, 1.0, 3)},
+            physics="elasticity",
+            ndim=3,
+        )
         assert b.hashin_shtrikman["K"][0] == 0.0 and b.hashin_shtrikman["G"][0] == 0.0
         assert 0.0 < b.hashin_shtrikman["K"][1] < 0.8 * 2.0
 
@@ -149,8 +160,9 @@ class TestHashinShtrikman:
         # splitting one phase into two identical labels changes nothing
         ks = {0: 1.0, 1: 5.0, 2: 5.0}
         fs = {0: 0.4, 1: 0.25, 2: 0.35}
-        b = compute_bounds(fs, {p: k * np.eye(3) for p, k in ks.items()},
-                           physics="conduction", ndim=3)
+        b = compute_bounds(
+            fs, {p: k * np.eye(3) for p, k in ks.items()}, physics="conduction", ndim=3
+        )
         expected = hashin_shtrikman_conductivity(1.0, 5.0, 0.6, 3)
         assert b.hashin_shtrikman["k"] == pytest.approx(expected, rel=RTOL)
 
@@ -191,8 +203,12 @@ class TestOrdering:
 
 class TestCheck:
     def bounds(self) -> Bounds:
-        return compute_bounds({0: 0.5, 1: 0.5}, {0: elastic(1.0, 1.0, 3), 1: elastic(10.0, 5.0, 3)},
-                              physics="elasticity", ndim=3)
+        return compute_bounds(
+            {0: 0.5, 1: 0.5},
+            {0: elastic(1.0, 1.0, 3), 1: elastic(10.0, 5.0, 3)},
+            physics="elasticity",
+            ndim=3,
+        )
 
     def test_inside(self):
         b = self.bounds()
@@ -248,7 +264,11 @@ class TestInterface:
         ],
     )
     def test_invalid(self, kwargs, match):
-        args = {"fractions": {0: 0.5, 1: 0.5}, "tensors": {0: np.eye(2), 1: np.eye(2)},
-                "physics": "conduction", "ndim": 2} | kwargs
+        args = {
+            "fractions": {0: 0.5, 1: 0.5},
+            "tensors": {0: np.eye(2), 1: np.eye(2)},
+            "physics": "conduction",
+            "ndim": 2,
+        } | kwargs
         with pytest.raises(ValueError, match=match):
             compute_bounds(args.pop("fractions"), args.pop("tensors"), **args)

@@ -81,7 +81,7 @@ def test_kernel_matches_dense_elements(d, physics, anisotropic, shape_id):
     # diagonal
     diag = op.diagonal()
     e = np.zeros_like(u)
-    idx = (0,) + tuple(s // 2 for s in shape)
+    idx = (0, *tuple(s // 2 for s in shape))
     e[idx] = 1.0
     assert op.apply(e, np.empty_like(e))[idx] == pytest.approx(diag[idx], rel=1e-12)
 

@@ -64,7 +64,6 @@ class TestConversions:
         np.testing.assert_allclose(tn.mandel_to_full(v), t, rtol=1e-12, atol=1e-12)
 
     @NO_DEADLINE
-
     @given(d=DIMS, data=st.data())
     def test_mandel_dot_is_double_contraction(self, d, data):
         e = sym(data.draw(arrays(float, (d, d), elements=FLOATS)))
@@ -73,7 +72,6 @@ class TestConversions:
         assert lhs == pytest.approx(np.einsum("ij,ij", e, s), rel=1e-12, abs=1e-10)
 
     @NO_DEADLINE
-
     @given(d=DIMS, seed=SEEDS)
     def test_stiffness_round_trip_and_action(self, d, seed):
         rng = np.random.default_rng(seed)
@@ -96,7 +94,6 @@ class TestConversions:
         )
 
     @NO_DEADLINE
-
     @given(d=DIMS, seed=SEEDS)
     def test_voigt_round_trips_and_consistency(self, d, seed):
         rng = np.random.default_rng(seed)
@@ -175,7 +172,6 @@ class TestIsotropic:
             assert c[name] == pytest.approx(value, rel=1e-12), name
 
     @NO_DEADLINE
-
     @given(seed=SEEDS)
     def test_reuss_below_voigt_average(self, seed):
         c = tn.engineering_constants(random_spd(np.random.default_rng(seed), 6))
@@ -201,7 +197,6 @@ class TestIsotropic:
         assert c["G_reuss"] == pytest.approx(mu, rel=1e-12)
 
     @NO_DEADLINE
-
     @given(E=st.floats(1e-3, 1e3), nu=st.floats(-0.99, 0.49))
     def test_moduli_round_trips(self, E, nu):
         K, G = tn.bulk_shear_from(E=E, nu=nu)
@@ -226,7 +221,6 @@ class TestIsotropic:
             tn.lame_from(K=float("nan"), G=1.0)
 
     @NO_DEADLINE
-
     @given(seed=SEEDS, d=DIMS)
     def test_directional_youngs_modulus_isotropic(self, seed, d):
         rng = np.random.default_rng(seed)
@@ -258,7 +252,6 @@ class TestRotation:
         np.testing.assert_allclose(Q @ Q.T, np.eye(m), atol=1e-13)
 
     @NO_DEADLINE
-
     @given(seed=SEEDS, d=DIMS)
     def test_matches_full_tensor_rotation(self, seed, d):
         rng = np.random.default_rng(seed)

@@ -8,6 +8,14 @@
 (2, 2)
 """
 
+import os
+
+# numba's OpenMP threads spin after each parallel loop and then steal the cores from
+# FFTW's threads: with passive waiting one CG iteration at 128^3 is 20 % faster
+# (docs/benchmarks.md).  Must be set before the first parallel loop; a user's own
+# setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from importlib.metadata import PackageNotFoundError, version
 
 from scalebridge import materials, microstructure, tensors

@@ -39,7 +39,7 @@ def _weights2(m: int) -> Array:
     """Mandel matrix weights ``w_a w_b`` with shear-shear entries exactly 2."""
     w = _weights(m)
     W = np.outer(w, w)
-    W[_DIM[m]:, _DIM[m]:] = 2.0
+    W[_DIM[m] :, _DIM[m] :] = 2.0
     return W
 
 
@@ -211,7 +211,10 @@ def _check_moduli(**kw: float) -> None:
 
 
 def lame_from(
-    *, E: float | None = None, nu: float | None = None, K: float | None = None,
+    *,
+    E: float | None = None,
+    nu: float | None = None,
+    K: float | None = None,
     G: float | None = None,
 ) -> tuple[float, float]:
     """Lamé ``(lambda, mu)`` from ``(E, nu)`` or ``(K, G)``.
@@ -239,7 +242,10 @@ def lame_from(
 
 
 def bulk_shear_from(
-    *, E: float | None = None, nu: float | None = None, lam: float | None = None,
+    *,
+    E: float | None = None,
+    nu: float | None = None,
+    lam: float | None = None,
     mu: float | None = None,
 ) -> tuple[float, float]:
     """Bulk and shear moduli ``(K, G)`` from ``(E, nu)`` or ``(lam, mu)``.
@@ -262,7 +268,10 @@ def bulk_shear_from(
 
 
 def youngs_poisson_from(
-    *, K: float | None = None, G: float | None = None, lam: float | None = None,
+    *,
+    K: float | None = None,
+    G: float | None = None,
+    lam: float | None = None,
     mu: float | None = None,
 ) -> tuple[float, float]:
     """Young's modulus and Poisson's ratio ``(E, nu)`` from ``(K, G)`` or ``(lam, mu)``.
@@ -395,12 +404,25 @@ def engineering_constants(C: ArrayLike) -> dict[str, float]:
             i, j = _PAIRS[d][a]
             out[f"G{i + 1}{j + 1}"] = 1.0 / (2.0 * S[a, a])
     if d == 3:
-        out |= {"K_iso": bulk, "G_iso": shear, "K_voigt": bulk, "G_voigt": shear,
-                "K_reuss": bulk_r, "G_reuss": shear_r,
-                "K_hill": 0.5 * (bulk + bulk_r), "G_hill": 0.5 * (shear + shear_r)}
+        out |= {
+            "K_iso": bulk,
+            "G_iso": shear,
+            "K_voigt": bulk,
+            "G_voigt": shear,
+            "K_reuss": bulk_r,
+            "G_reuss": shear_r,
+            "K_hill": 0.5 * (bulk + bulk_r),
+            "G_hill": 0.5 * (shear + shear_r),
+        }
     else:
-        out |= {"K2D": bulk, "G_iso": shear, "K2D_voigt": bulk, "G_voigt": shear,
-                "K2D_reuss": bulk_r, "G_reuss": shear_r}
+        out |= {
+            "K2D": bulk,
+            "G_iso": shear,
+            "K2D_voigt": bulk,
+            "G_voigt": shear,
+            "K2D_reuss": bulk_r,
+            "G_reuss": shear_r,
+        }
     return {k: float(v) for k, v in out.items()}
 
 

@@ -89,8 +89,14 @@ def solve_cell(
     1.5
     """
     cell = make_solver(
-        microstructure, materials, bc=bc, solver=solver, discretization=discretization,
-        tol=tol, max_iter=max_iter, preconditioner=preconditioner,
+        microstructure,
+        materials,
+        bc=bc,
+        solver=solver,
+        discretization=discretization,
+        tol=tol,
+        max_iter=max_iter,
+        preconditioner=preconditioner,
     )
     mload = as_load(load, cell.ncomp, cell.physics)
     return cell.solve(mload, keep_fields=keep_fields)

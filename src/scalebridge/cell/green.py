@@ -148,7 +148,13 @@ class GreenPreconditioner:
         self.physics = physics
         self.nc = 1 if physics == "conduction" else d
         self.fft = fft if fft is not None else RealFFT(self.nc, tuple(grid))
-        self.tables = [axis_tables(n, h, half=(j == d - 1)) for j, (n, h) in enumerate(zip(grid, spacing, strict=True))]
+        self.tables = [
+            axis_tables(n, h, half=(j == d - 1))
+            for j, (n, h) in enumerate(zip(grid, spacing, strict=True))
+        ]
+        # The inverse FFT is left unnormalised: scale the mass symbol of axis 0 by N
+        # (M appears only as 1/M in the inverse), so K0^-1 carries the 1/N factor.
+        self.tables[0][0] *= float(np.prod(grid))
         self.reference = reference
         self.scale: Array | None = None
         # Zero frequency: K0 is singular on constants.  The plain Green operator keeps
@@ -163,7 +169,7 @@ class GreenPreconditioner:
                 s = np.sqrt(rd / diag)
             s[~np.isfinite(s)] = 0.0
             self.scale = np.ascontiguousarray(s)
-            self.c0 = 1.0 / float(np.mean(ref_diag))
+            self.c0 = 1.0 / (float(np.mean(ref_diag)) * float(np.prod(grid)))
 
     def solve_spectrum(self, X: NDArray[np.complex128]) -> None:
         """Multiply a half spectrum ``(nc, ...)`` by the reference inverse, in place."""
@@ -189,7 +195,7 @@ class GreenPreconditioner:
         else:
             np.multiply(r, self.scale, out=buf)
         self.solve_spectrum(self.fft.forward())
-        out = self.fft.backward()
+        out = self.fft.backward(normalise=False)  # 1/N folded into the tables
         if self.scale is not None:
             out *= self.scale
         return out

@@ -105,8 +105,13 @@ class PeriodicSolver:
             nn = 2**self.op.d
             ref_diag = np.array([nn * Ke[c * nn, c * nn] for c in range(self.op.nc)])
         self.precondition = GreenPreconditioner(
-            self.op.grid, self.op.spacing, physics, self.reference,
-            diag=diag, ref_diag=ref_diag, fft=fft,
+            self.op.grid,
+            self.op.spacing,
+            physics,
+            self.reference,
+            diag=diag,
+            ref_diag=ref_diag,
+            fft=fft,
         )
         self.preconditioner = preconditioner
 

@@ -96,7 +96,8 @@ class MacroLoad:
         s = np.asarray(stress, dtype=float).reshape(-1)
         if not (e.shape == s.shape == m.shape):
             raise ValueError(
-                f"load: strain, stress and mask need equal lengths, got {e.size}, {s.size}, {m.size}"
+                "load: strain, stress and mask need equal lengths, "
+                f"got {e.size}, {s.size}, {m.size}"
             )
         return cls(np.where(m, e, s), m)
 

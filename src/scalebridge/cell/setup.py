@@ -16,9 +16,9 @@ SOLVERS = ("fft", "fe")
 DISCRETIZATIONS = ("fe", "fourier", "rotated")
 
 
-def phase_tensors(microstructure: Any, materials: Mapping[int, Any] | Sequence[Any]) -> tuple[
-    NDArray[np.int32], list[NDArray[np.float64]], str
-]:
+def phase_tensors(
+    microstructure: Any, materials: Mapping[int, Any] | Sequence[Any]
+) -> tuple[NDArray[np.int32], list[NDArray[np.float64]], str]:
     """Compact labels ``0..n-1``, the matching per-phase tensors and the physics."""
     from scalebridge.materials import as_phase_map
 

@@ -49,9 +49,13 @@ class CellSolution:
 
     @property
     def physics(self) -> str:
-        """"elasticity" or "conduction" (from the number of components)."""
+        """ "elasticity" or "conduction" (from the number of components)."""
         d = self.fluctuation.ndim - 1
-        return "conduction" if self.fluctuation.shape[0] == 1 and self.strain.shape[0] == d else "elasticity"
+        return (
+            "conduction"
+            if self.fluctuation.shape[0] == 1 and self.strain.shape[0] == d
+            else "elasticity"
+        )
 
 
 def hill_mandel(energy: float, mean_flux: Array, mean_grad: Array) -> float:

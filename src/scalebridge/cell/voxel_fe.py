@@ -199,7 +199,9 @@ class VoxelOperator:
         for c in range(self.nc):
             for a, off in enumerate(offsets):
                 for b, off_b in enumerate(offsets):
-                    same = all((x - y) % n == 0 for x, y, n in zip(off, off_b, self.grid, strict=True))
+                    same = all(
+                        (x - y) % n == 0 for x, y, n in zip(off, off_b, self.grid, strict=True)
+                    )
                     if not same:
                         continue
                     per_voxel = Ke[:, c * nn + a, c * nn + b][self.labels]

@@ -155,8 +155,14 @@ def homogenize(
     t0 = time.perf_counter()
     bc_obj = as_boundary_condition(bc)
     cell = make_solver(
-        microstructure, materials, bc=bc_obj, solver=solver, discretization=discretization,
-        tol=tol, max_iter=max_iter, preconditioner=preconditioner,
+        microstructure,
+        materials,
+        bc=bc_obj,
+        solver=solver,
+        discretization=discretization,
+        tol=tol,
+        max_iter=max_iter,
+        preconditioner=preconditioner,
     )
     m = cell.ncomp
     tensor = np.empty((m, m))

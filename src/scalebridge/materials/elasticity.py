@@ -60,8 +60,9 @@ class Elasticity(FrozenLaw):
         G: float | None = None,
         C: ArrayLike | None = None,
     ) -> None:
-        given = {n for n, v in (("E", E), ("nu", nu), ("K", K), ("G", G), ("C", C))
-                 if v is not None}
+        given = {
+            n for n, v in (("E", E), ("nu", nu), ("K", K), ("G", G), ("C", C)) if v is not None
+        }
         if given == {"E", "nu"}:
             E_, nu_ = self._scalar("E", E), self._scalar("nu", nu)
             if E_ < 0.0:
@@ -86,9 +87,7 @@ class Elasticity(FrozenLaw):
             self._set("_repr", f"Elasticity(C={format_value(C_)})")
         else:
             names = ", ".join(sorted(given)) or "nothing"
-            raise ValueError(
-                f"Elasticity: give exactly one parameter set, {_SETS}; got {names}"
-            )
+            raise ValueError(f"Elasticity: give exactly one parameter set, {_SETS}; got {names}")
 
     @staticmethod
     def _scalar(name: str, value: object) -> float:
