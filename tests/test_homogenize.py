@@ -265,3 +265,47 @@ class TestBadInput:
     def test_all_void(self):
         with pytest.raises(ValueError, match="every phase is void"):
             sb.homogenize(self.ms, {0: Conductivity(k=0.0), 1: Conductivity(k=0.0)})
+
+
+class TestFrameIndifference:
+    """Swapping grid axes permutes the effective tensor exactly (same discrete problem)."""
+
+    def test_axis_swap_permutes_conductivity(self):
+        ms = sb.microstructure.random_inclusions(
+            (24, 16), volume_fraction=0.3, radius=0.1, seed=4, size=(1.5, 1.0)
+        )
+        laws = {0: Conductivity(k=1.0), 1: Conductivity(k=[[5.0, 1.0], [1.0, 3.0]])}
+        swapped = sb.Microstructure(ms.labels.T, size=ms.size[::-1])
+        swapped_laws = {0: laws[0], 1: Conductivity(k=[[3.0, 1.0], [1.0, 5.0]])}
+        a = sb.homogenize(ms, laws, tol=1e-10).tensor
+        b = sb.homogenize(swapped, swapped_laws, tol=1e-10).tensor
+        P = np.array([[0, 1], [1, 0]])
+        np.testing.assert_allclose(P @ b @ P.T, a, rtol=1e-8)
+
+    def test_axis_permutation_permutes_stiffness_3d(self):
+        ms = sb.microstructure.random_inclusions(
+            (12, 10, 8), volume_fraction=0.2, radius=0.2, seed=5, size=(1.2, 1.0, 0.8)
+        )
+        laws = {0: Elasticity(E=1.0, nu=0.3), 1: Elasticity(E=20.0, nu=0.2)}
+        perm = (1, 2, 0)  # new axis i is old axis perm[i]
+        moved = sb.Microstructure(
+            np.transpose(ms.labels, perm), size=tuple(ms.size[p] for p in perm)
+        )
+        a = sb.homogenize(ms, laws, tol=1e-10).tensor
+        b = sb.homogenize(moved, laws, tol=1e-10).tensor
+        # Mandel index of the pair (i, j) before and after the permutation
+        pairs = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+        index = {frozenset(p) if p[0] != p[1] else p: r for r, p in enumerate(pairs)}
+
+        def key(i, j):
+            return (i, j) if i == j else frozenset((i, j))
+
+        Q = np.zeros((6, 6))
+        for r, (i, j) in enumerate(pairs):
+            Q[r, index[key(perm[i], perm[j])]] = 1.0
+        np.testing.assert_allclose(b, Q @ a @ Q.T, rtol=1e-7, atol=1e-9 * np.abs(a).max())
+
+    def test_laminate_exact_on_a_stretched_cell(self):
+        ms = sb.microstructure.laminate((8, 12), volume_fraction=0.5, axis=1, size=(0.3, 2.0))
+        res = sb.homogenize(ms, {0: Conductivity(k=2.0), 1: Conductivity(k=8.0)}, tol=1e-10)
+        np.testing.assert_allclose(res.tensor, np.diag([5.0, 3.2]), rtol=1e-8)

@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 from scalebridge.cell.cg import CGSettings, pcg
 from scalebridge.cell.fft import RealFFT
 from scalebridge.cell.problem import MacroLoad
-from scalebridge.cell.solution import CellSolution, hill_mandel
+from scalebridge.cell.solution import CellSolution, assemble_solution
 
 Array = NDArray[np.float64]
 CArray = NDArray[np.complex128]
@@ -356,23 +356,17 @@ class FourierSolver:
         strain = e
         strain += Efield
         stress = self.constitutive(strain, np.empty(self.field_shape))
-        N = self.labels.size
-        mean_grad = strain.reshape(m, -1).mean(axis=1)
-        mean_flux = stress.reshape(m, -1).mean(axis=1)
-        energy = float(np.vdot(strain, stress)) / N
-        empty = np.empty((m,) + (0,) * d)
-        return CellSolution(
-            strain=strain if keep_fields else empty,
-            stress=stress if keep_fields else empty,
-            fluctuation=fluct if fluct is not None else np.empty((self.nc,) + (0,) * d),
-            average_strain=mean_grad,
-            average_stress=mean_flux,
-            energy=energy,
-            hill_mandel_residual=hill_mandel(energy, mean_flux, mean_grad),
-            iterations=len(history) - 1,
-            residual_history=np.asarray(history),
+        energy = float(np.vdot(strain, stress)) / self.labels.size
+        if fluct is None:
+            fluct = np.empty((self.nc,) + (0,) * d)
+        return assemble_solution(
+            strain,
+            stress,
+            fluct,
+            energy,
+            history,
             discretization=self.discretization,
-            bc="periodic",
+            keep_fields=keep_fields,
         )
 
     def solve(self, load: MacroLoad, *, keep_fields: bool = True) -> CellSolution:

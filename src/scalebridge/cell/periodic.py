@@ -19,7 +19,7 @@ from scalebridge.cell.cg import CGSettings, pcg
 from scalebridge.cell.fft import RealFFT
 from scalebridge.cell.green import GreenPreconditioner
 from scalebridge.cell.problem import MacroLoad
-from scalebridge.cell.solution import CellSolution, hill_mandel
+from scalebridge.cell.solution import CellSolution, assemble_solution
 from scalebridge.cell.voxel_fe import VoxelOperator, element_matrices, isotropic_parameters
 
 log = logging.getLogger(__name__)
@@ -147,21 +147,14 @@ class PeriodicSolver:
         _, history = pcg(self.op.apply, self.precondition, b, u, self.settings, callback=callback)
         del b
         fields = self.op.fields(u, Efull)
-        mean_grad = fields.gradient.reshape(self.op.m, -1).mean(axis=1)
-        mean_flux = fields.flux.reshape(self.op.m, -1).mean(axis=1)
-        empty = np.empty((self.op.m,) + (0,) * self.op.d)
-        return CellSolution(
-            strain=fields.gradient if keep_fields else empty,
-            stress=fields.flux if keep_fields else empty,
-            fluctuation=u if keep_fields else np.empty((self.op.nc,) + (0,) * self.op.d),
-            average_strain=mean_grad,
-            average_stress=mean_flux,
-            energy=fields.energy,
-            hill_mandel_residual=hill_mandel(fields.energy, mean_flux, mean_grad),
-            iterations=len(history) - 1,
-            residual_history=np.asarray(history),
+        return assemble_solution(
+            fields.gradient,
+            fields.flux,
+            u,
+            fields.energy,
+            history,
             discretization=self.discretization,
-            bc="periodic",
+            keep_fields=keep_fields,
         )
 
     def solve(self, load: MacroLoad, *, keep_fields: bool = True) -> CellSolution:

@@ -63,3 +63,37 @@ def hill_mandel(energy: float, mean_flux: Array, mean_grad: Array) -> float:
     macro = float(np.dot(mean_flux, mean_grad))
     scale = max(abs(macro), abs(energy))
     return 0.0 if scale == 0.0 else abs(energy - macro) / scale
+
+
+def assemble_solution(
+    strain: Array,
+    stress: Array,
+    fluctuation: Array,
+    energy: float,
+    history: list[float],
+    *,
+    discretization: str,
+    keep_fields: bool,
+) -> CellSolution:
+    """Build a `CellSolution` from voxel fields: exact means, Hill-Mandel, statistics.
+
+    With ``keep_fields=False`` the field arrays are replaced by empty ones (the averages
+    are still computed from the fields).
+    """
+    m, d = strain.shape[0], strain.ndim - 1
+    mean_grad = strain.reshape(m, -1).mean(axis=1)
+    mean_flux = stress.reshape(m, -1).mean(axis=1)
+    empty = np.empty((m,) + (0,) * d)
+    return CellSolution(
+        strain=strain if keep_fields else empty,
+        stress=stress if keep_fields else empty,
+        fluctuation=fluctuation if keep_fields else np.empty((fluctuation.shape[0],) + (0,) * d),
+        average_strain=mean_grad,
+        average_stress=mean_flux,
+        energy=energy,
+        hill_mandel_residual=hill_mandel(energy, mean_flux, mean_grad),
+        iterations=len(history) - 1,
+        residual_history=np.asarray(history),
+        discretization=discretization,
+        bc="periodic",
+    )
