@@ -75,6 +75,9 @@ class TestLaminates:
 
 
 class TestExactTheorems:
+    # With equal shear moduli the HS interval shrinks to Hill's value, so the voxel-FE
+    # result (first-order discretisation error) is reported outside it: expected here.
+    @pytest.mark.filterwarnings("ignore:homogenize. effective tensor outside")
     @pytest.mark.parametrize("discretization", ["fe", "fourier", "rotated"])
     def test_hill_equal_shear_modulus(self, discretization):
         """Equal shear moduli: 1/(k* + G) = <1/(k + G)> for any geometry (Hill 1963).
