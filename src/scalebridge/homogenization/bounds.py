@@ -87,9 +87,11 @@ class Bounds:
 
         ``"voigt_reuss"``: ``min eig(C_V - T) >= -rtol ||C_V||_2`` and
         ``min eig(T - C_R) >= -rtol ||C_V||_2``.  ``"hashin_shtrikman"``: the isotropic
-        moduli of ``T`` inside ``[lo, hi]`` widened by ``rtol * hi``; None ("not
-        applicable") when no HS bounds exist or ``T`` is not isotropic within
-        `ISOTROPY_RTOL` (1e-3, relative Frobenius distance to its isotropic projection).
+        moduli of ``T`` inside ``[lo, hi]`` widened by ``max(rtol, delta) * hi``, with
+        ``delta`` the relative Frobenius distance of ``T`` to its isotropic projection
+        (the bounds are stated for isotropic composites; a nearly isotropic finite cell
+        may differ from its isotropic part by that much); None ("not applicable") when
+        no HS bounds exist or ``delta`` exceeds `ISOTROPY_RTOL` (1e-3).
 
         Examples
         --------
@@ -110,10 +112,12 @@ class Bounds:
             and np.linalg.eigvalsh(Ts - self.reuss)[0] >= -scale
         )
         hs: bool | None = None
-        if self.hashin_shtrikman is not None and _iso_distance(Ts, self.physics) <= ISOTROPY_RTOL:
+        delta = _iso_distance(Ts, self.physics) if self.hashin_shtrikman is not None else 1.0
+        if self.hashin_shtrikman is not None and delta <= ISOTROPY_RTOL:
             moduli = _iso_moduli(Ts, self.physics)
+            slack = max(rtol, delta)
             hs = all(
-                lo - rtol * abs(hi) <= moduli[name] <= hi + rtol * abs(hi)
+                lo - slack * abs(hi) <= moduli[name] <= hi + slack * abs(hi)
                 for name, (lo, hi) in self.hashin_shtrikman.items()
             )
         return {"voigt_reuss": vr, "hashin_shtrikman": hs}
