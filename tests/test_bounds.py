@@ -131,7 +131,10 @@ class TestHashinShtrikman:
         hill = 1.0 / ((1 - f2) / (K1 + shift + c) + f2 / (K2 + shift + c)) - c
         assert lo == pytest.approx(hill, rel=1e-10, abs=1e-12)
         reuss, voigt = tn.isotropic_moduli(b.reuss)[0], tn.isotropic_moduli(b.voigt)[0]
-        assert reuss * (1 - RTOL) <= lo <= voigt * (1 + RTOL)
+        # the bulk modulus extracted from a tensor dominated by G carries round-off of
+        # order eps * G (hypothesis found K = 0.01, G = 43.5: 1.3e-14 absolute)
+        tol = 1e-12 * max(K1, K2, G)
+        assert reuss - tol <= lo <= voigt + tol
 
     def test_porous_conduction_2d(self):
         # voids (k=0) in a matrix k: HS upper k (1 - phi) / (1 + phi); lower and Reuss 0

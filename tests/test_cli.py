@@ -180,8 +180,8 @@ def test_missing_config_file_exits_2(tmp_path):
 @pytest.mark.parametrize(
     ("line", "fragment"),
     [
-        ("bc = 'kubc'", "solver.bc: 'kubc' is not available yet"),
-        ("method = 'fe'", "'fe' (sparse direct / AMG voxel finite elements) is not available"),
+        ("bc = 'kubc'\nmethod = 'fft'", "solver.method: 'fft' handles periodic conditions only"),
+        ("method = 'fe'\ndiscretization = 'rotated'", "solver.discretization: 'rotated' is spectral"),
     ],
 )
 def test_option_the_library_rejects_exits_2_naming_the_field(tmp_path, line, fragment):

@@ -64,7 +64,7 @@ def test_default_config_is_valid_and_packaged():
     assert {p.law for p in cfg.phases.values()} == {"elasticity"}
     assert cfg.solver_kwargs() == {
         "bc": "periodic",
-        "solver": "fft",
+        "solver": "auto",
         "discretization": "fe",
         "tol": 1e-6,
         "max_iter": 1000,
@@ -200,4 +200,4 @@ def test_build_problem_returns_laws_and_solver_kwargs():
     ms, laws, kwargs = build_problem(parse_config(base()))
     assert ms.shape == (8, 8) and sorted(laws) == [0, 1]
     assert all(law.physics == "conduction" for law in laws.values())
-    assert kwargs["solver"] == "fft" and kwargs["bc"] == "periodic"
+    assert kwargs["solver"] == "auto" and kwargs["bc"] == "periodic"

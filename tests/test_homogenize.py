@@ -244,9 +244,10 @@ class TestBadInput:
         ("kwargs", "match"),
         [
             ({"bc": "dirichlet"}, r"bc: 'dirichlet' is not one of 'periodic', 'kubc', 'subc'"),
-            ({"bc": "kubc"}, r"bc: 'kubc' is not available yet"),
-            ({"solver": "lu"}, r"solver: 'lu' is not one of 'fft', 'fe'"),
-            ({"solver": "fe"}, r"solver: 'fe' .* not available yet"),
+            ({"bc": "kubc", "solver": "fft"}, r"solver: 'fft' handles periodic conditions only"),
+            ({"solver": "lu"}, r"solver: 'lu' is not one of 'auto', 'fft', 'fe'"),
+            ({"solver": "fe", "discretization": "fourier"}, r"discretization: 'fourier' is spectral"),
+            ({"solver": "fe", "linear_solver": "lu"}, r"linear_solver: 'lu' is not one of"),
             ({"discretization": "fd"}, r"discretization: 'fd' is not one of 'fe', 'fourier'"),
             ({"tol": 0.0}, r"tol: must satisfy 0 < tol < 1, got 0.0"),
             ({"max_iter": 0}, r"max_iter: must be a positive integer, got 0"),

@@ -41,11 +41,12 @@ def solve_cell(
     load: ArrayLike | MacroLoad,
     *,
     bc: str | BoundaryCondition = "periodic",
-    solver: str = "fft",
+    solver: str = "auto",
     discretization: str = "fe",
     tol: float = 1e-6,
     max_iter: int = 1000,
     preconditioner: str = "green",
+    linear_solver: str = "auto",
     keep_fields: bool = True,
 ) -> CellSolution:
     """Solve one cell problem and return its fields, averages and checks.
@@ -59,10 +60,12 @@ def solve_cell(
     load : array_like or MacroLoad
         Mean strain (Mandel, 3 comps in 2D / 6 in 3D) or mean temperature gradient
         (d comps); a `MacroLoad` for stress or mixed control.
-    bc : {"periodic"}
-        Boundary condition (``"kubc"``/``"subc"`` come with the voxel FE solver).
-    solver : {"fft"}
-        FFT-preconditioned conjugate gradients.
+    bc : {"periodic", "kubc", "subc"}
+        Periodic fluctuation, kinematic (``u = E x``) or static (``t = Sigma n``) uniform
+        boundary conditions.
+    solver : {"auto", "fft", "fe"}
+        ``"fft"``: FFT-preconditioned CG (periodic only); ``"fe"``: sparse voxel FE
+        (direct or AMG-CG, any bc); ``"auto"``: fft for periodic, fe otherwise.
     discretization : {"fe", "fourier", "rotated"}
         ``"fe"``: bilinear/trilinear voxel elements (ringing-free, pores allowed);
         ``"fourier"``: the classical Moulinec-Suquet Fourier gradient (reference;
@@ -71,7 +74,9 @@ def solve_cell(
     tol, max_iter : float, int
         Relative residual to reach and iteration limit (else `ConvergenceError`).
     preconditioner : {"green", "green-jacobi"}
-        Reference-medium Green operator, with or without Jacobi scaling ("fe" only).
+        Reference-medium Green operator, with or without Jacobi scaling ("fft" only).
+    linear_solver : {"auto", "direct", "amg"}
+        Sparse LU or AMG-preconditioned CG for ``solver="fe"`` (auto: by size).
     keep_fields : bool
         Keep the local fields (else only averages are returned).
 
@@ -97,6 +102,7 @@ def solve_cell(
         tol=tol,
         max_iter=max_iter,
         preconditioner=preconditioner,
+        linear_solver=linear_solver,
     )
     mload = as_load(load, cell.ncomp, cell.physics)
     return cell.solve(mload, keep_fields=keep_fields)

@@ -9,10 +9,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scalebridge.cell.cg import CGSettings
+from scalebridge.cell.fe_solver import LINEAR_SOLVERS, VoxelFESolver
 from scalebridge.cell.periodic import PRECONDITIONERS, PeriodicSolver
-from scalebridge.cell.problem import KUBC, SUBC, BoundaryCondition, as_boundary_condition
+from scalebridge.cell.problem import BoundaryCondition, Periodic, as_boundary_condition
 
-SOLVERS = ("fft", "fe")
+SOLVERS = ("auto", "fft", "fe")
 DISCRETIZATIONS = ("fe", "fourier", "rotated")
 
 
@@ -45,34 +46,43 @@ def make_solver(
     materials: Mapping[int, Any] | Sequence[Any],
     *,
     bc: str | BoundaryCondition = "periodic",
-    solver: str = "fft",
+    solver: str = "auto",
     discretization: str = "fe",
     tol: float = 1e-6,
     max_iter: int = 1000,
     preconditioner: str = "green",
-) -> PeriodicSolver:
-    """Validate every option and build the cell solver (set up once, solve many)."""
+    linear_solver: str = "auto",
+) -> Any:
+    """Validate every option and build the cell solver (set up once, solve many).
+
+    ``solver="auto"`` picks the FFT-preconditioned solver for periodic conditions and
+    the sparse voxel-FE solver for KUBC/SUBC.
+    """
     bc_obj = as_boundary_condition(bc)
     check_choice("solver", solver, SOLVERS)
     check_choice("discretization", discretization, DISCRETIZATIONS)
     check_choice("preconditioner", preconditioner, PRECONDITIONERS)
+    check_choice("linear_solver", linear_solver, LINEAR_SOLVERS)
     settings = CGSettings(tol=tol, max_iter=max_iter)
-    if isinstance(bc_obj, KUBC | SUBC):
+    periodic = isinstance(bc_obj, Periodic)
+    if solver == "auto":
+        solver = "fft" if periodic else "fe"
+    if solver == "fft" and not periodic:
         raise ValueError(
-            f"bc: {bc_obj.name!r} is not available yet (it comes with the voxel "
-            "finite-element solver); use bc='periodic'"
+            f"solver: 'fft' handles periodic conditions only; bc={bc_obj.name!r} needs "
+            "solver='fe' (or 'auto')"
         )
-    if solver == "fe":
+    if solver == "fe" and discretization != "fe":
         raise ValueError(
-            "solver: 'fe' (sparse direct / AMG voxel finite elements) is not available "
-            "yet; use solver='fft' for periodic conditions"
+            f"discretization: {discretization!r} is spectral and needs solver='fft'; "
+            "solver='fe' uses the 'fe' discretization"
         )
     labels, tensors, physics = phase_tensors(microstructure, materials)
     spacing = np.asarray(microstructure.spacing, dtype=float)
+    if solver == "fe":
+        return VoxelFESolver(labels, spacing, tensors, physics, bc_obj, settings, linear_solver)
     if discretization in ("fourier", "rotated"):
         from scalebridge.cell.fourier import FourierSolver
 
-        return FourierSolver(  # type: ignore[return-value]
-            labels, spacing, tensors, physics, settings, gradient=discretization
-        )
+        return FourierSolver(labels, spacing, tensors, physics, settings, gradient=discretization)
     return PeriodicSolver(labels, spacing, tensors, physics, settings, preconditioner)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scalebridge.cell.problem import BoundaryCondition, as_boundary_condition
+from scalebridge.cell.problem import SUBC, BoundaryCondition, as_boundary_condition
 from scalebridge.cell.setup import make_solver, phase_tensors
 from scalebridge.cell.solution import CellSolution
 from scalebridge.homogenization.bounds import Bounds, compute_bounds
@@ -108,11 +108,12 @@ def homogenize(
     materials: Mapping[int, Any] | Sequence[Any],
     *,
     bc: str | BoundaryCondition = "periodic",
-    solver: str = "fft",
+    solver: str = "auto",
     discretization: str = "fe",
     tol: float = 1e-6,
     max_iter: int = 1000,
     preconditioner: str = "green",
+    linear_solver: str = "auto",
     keep_fields: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> HomogenizationResult:
@@ -127,13 +128,18 @@ def homogenize(
     microstructure : Microstructure
     materials : mapping or sequence
         ``{label: law}``; a sequence means ``{index: law}``.
-    bc : {"periodic"}
-    solver : {"fft"}
+    bc : {"periodic", "kubc", "subc"}
+        Boundary condition of the cell; SUBC gives the inverse of the compliance found
+        from unit stress loads.
+    solver : {"auto", "fft", "fe"}
+        FFT-preconditioned CG (periodic only), sparse voxel FE, or chosen by ``bc``.
     discretization : {"fe", "fourier", "rotated"}
         Voxel finite elements (default), Moulinec-Suquet Fourier, or Willot rotated.
     tol, max_iter : float, int
         CG relative residual and iteration limit per load case.
     preconditioner : {"green", "green-jacobi"}
+    linear_solver : {"auto", "direct", "amg"}
+        For ``solver="fe"``: sparse LU, AMG-preconditioned CG, or by size.
     keep_fields : bool
         Keep the local fields of every load case in ``result.solutions``.
     progress : callable, optional
@@ -163,19 +169,26 @@ def homogenize(
         tol=tol,
         max_iter=max_iter,
         preconditioner=preconditioner,
+        linear_solver=linear_solver,
     )
     m = cell.ncomp
-    tensor = np.empty((m, m))
+    static = isinstance(bc_obj, SUBC)
+    columns = np.empty((m, m))  # stiffness columns, or compliance columns under SUBC
     sols: list[CellSolution] = []
     for j in range(m):
         unit = np.zeros(m)
         unit[j] = 1.0
-        sol = cell.solve_strain(unit, keep_fields=keep_fields)
-        tensor[:, j] = sol.average_stress
+        if static:
+            sol = cell.solve_stress(unit, keep_fields=keep_fields)
+            columns[:, j] = sol.average_strain
+        else:
+            sol = cell.solve_strain(unit, keep_fields=keep_fields)
+            columns[:, j] = sol.average_stress
         sols.append(sol)
         log.info("load case %d/%d: %d iterations", j + 1, m, sol.iterations)
         if progress is not None:
             progress(j + 1, m)
+    tensor = _invert_compliance(columns) if static else columns
     _, tensors, physics = phase_tensors(microstructure, materials)
     fractions = microstructure.volume_fractions()
     bounds = compute_bounds(
@@ -211,3 +224,14 @@ def homogenize(
         volume_fractions=dict(fractions),
         solutions=tuple(sols) if keep_fields else (),
     )
+
+
+def _invert_compliance(S: Array) -> Array:
+    """Effective stiffness from the apparent compliance of unit stress loads (SUBC)."""
+    Ssym = 0.5 * (S + S.T)
+    if np.linalg.eigvalsh(Ssym).min() <= 0.0:
+        raise ValueError(
+            "bc: 'subc' gave a compliance that is not positive definite (the solid does "
+            "not carry some stress component); use 'kubc' or 'periodic'"
+        )
+    return np.linalg.inv(S)

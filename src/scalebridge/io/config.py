@@ -241,7 +241,7 @@ class SolverSpec(_Section):
     """Arguments of :func:`scalebridge.homogenize` that choose and stop the solver."""
 
     bc: Literal["periodic", "kubc", "subc"] = "periodic"
-    method: Literal["fft", "fe"] = "fft"
+    method: Literal["auto", "fft", "fe"] = "auto"
     discretization: Literal["fe", "fourier", "rotated"] = "fe"
     tol: float = Field(default=1e-6, gt=0, lt=1)
     max_iter: StrictInt = Field(default=1000, ge=1)
