@@ -181,7 +181,10 @@ def test_missing_config_file_exits_2(tmp_path):
     ("line", "fragment"),
     [
         ("bc = 'kubc'\nmethod = 'fft'", "solver.method: 'fft' handles periodic conditions only"),
-        ("method = 'fe'\ndiscretization = 'rotated'", "solver.discretization: 'rotated' is spectral"),
+        (
+            "method = 'fe'\ndiscretization = 'rotated'",
+            "solver.discretization: 'rotated' is spectral",
+        ),
     ],
 )
 def test_option_the_library_rejects_exits_2_naming_the_field(tmp_path, line, fragment):

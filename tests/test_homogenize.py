@@ -246,7 +246,10 @@ class TestBadInput:
             ({"bc": "dirichlet"}, r"bc: 'dirichlet' is not one of 'periodic', 'kubc', 'subc'"),
             ({"bc": "kubc", "solver": "fft"}, r"solver: 'fft' handles periodic conditions only"),
             ({"solver": "lu"}, r"solver: 'lu' is not one of 'auto', 'fft', 'fe'"),
-            ({"solver": "fe", "discretization": "fourier"}, r"discretization: 'fourier' is spectral"),
+            (
+                {"solver": "fe", "discretization": "fourier"},
+                r"discretization: 'fourier' is spectral",
+            ),
             ({"solver": "fe", "linear_solver": "lu"}, r"linear_solver: 'lu' is not one of"),
             ({"discretization": "fd"}, r"discretization: 'fd' is not one of 'fe', 'fourier'"),
             ({"tol": 0.0}, r"tol: must satisfy 0 < tol < 1, got 0.0"),
