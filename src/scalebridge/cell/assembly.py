@@ -56,7 +56,8 @@ def assemble_stiffness(
     padded = np.pad(labels.astype(np.int32), 1, constant_values=nph)
     nshape = node_shape(grid)
     nnodes = int(np.prod(nshape))
-    node_ids = np.arange(nnodes, dtype=np.int64).reshape(nshape)
+    itype = np.int32 if nc * nnodes < 2**31 - 1 else np.int64  # halves the COO memory
+    node_ids = np.arange(nnodes, dtype=itype).reshape(nshape)
     local = {a: i for i, a in enumerate(itertools.product((0, 1), repeat=d))}
     rows, cols, vals = [], [], []
     for delta in itertools.product((-1, 0, 1), repeat=d):
@@ -81,21 +82,21 @@ def assemble_stiffness(
                     if np.any(table):
                         coef += table[phase_of[a]]
                 keep = coef != 0.0
-                rows.append(c * nnodes + n_src[keep])
-                cols.append(e * nnodes + n_dst[keep])
+                rows.append(n_src[keep] + itype(c * nnodes))
+                cols.append(n_dst[keep] + itype(e * nnodes))
                 vals.append(coef[keep])
     size = nc * nnodes
-    K = sp.csr_matrix(
+    coo = sp.coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)
     )
-    K.sum_duplicates()
+    del rows, cols, vals
+    K = coo.tocsr()  # each (row, col) appears once: no duplicates to sum
     return K
 
 
 def mean_gradient_operator(spacing: Array, physics: str, d: int) -> Array:
     """``Bbar``: element-mean strain (Mandel) or gradient from the element's nodal dofs."""
-    tensors = [np.eye(3 if d == 2 else 6) if physics == "elasticity" else np.eye(d)]
-    # Bbar is the centre-point B matrix: mean of the bilinear/trilinear gradients.
+    # Bbar is the centre-point B matrix: the mean of the bilinear/trilinear gradients.
     h = np.asarray(spacing, dtype=float)
     corners = list(itertools.product((0, 1), repeat=d))
     nn = len(corners)
@@ -112,7 +113,6 @@ def mean_gradient_operator(spacing: Array, physics: str, d: int) -> Array:
         B[r, i * nn : (i + 1) * nn] += f * dN[:, j]
         if i != j:
             B[r, j * nn : (j + 1) * nn] += f * dN[:, i]
-    del tensors
     return B
 
 
