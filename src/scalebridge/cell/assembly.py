@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from scalebridge.cell.voxel_fe import element_matrices
+from scalebridge.cell.voxel_fe import element_matrices, gradient_matrix
 
 Array = NDArray[np.float64]
 
@@ -104,16 +104,7 @@ def mean_gradient_operator(spacing: Array, physics: str, d: int) -> Array:
     for a, c in enumerate(corners):
         for k in range(d):
             dN[a, k] = (1.0 if c[k] else -1.0) / h[k] * 0.5 ** (d - 1)
-    if physics == "conduction":
-        return dN.T.copy()
-    pairs = [(0, 0), (1, 1), (0, 1)] if d == 2 else [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
-    B = np.zeros((len(pairs), d * nn))
-    for r, (i, j) in enumerate(pairs):
-        f = 1.0 if i == j else 1.0 / np.sqrt(2.0)
-        B[r, i * nn : (i + 1) * nn] += f * dN[:, j]
-        if i != j:
-            B[r, j * nn : (j + 1) * nn] += f * dN[:, i]
-    return B
+    return gradient_matrix(dN, physics)
 
 
 def element_means(u: Array, spacing: Array, physics: str) -> Array:

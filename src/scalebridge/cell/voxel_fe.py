@@ -55,6 +55,21 @@ def mandel_to_gradient(e: Array, d: int) -> Array:
     return G
 
 
+def gradient_matrix(dN: Array, physics: str) -> Array:
+    """``B``: Mandel strain (or gradient) from element dofs, given shape-function
+    derivatives ``dN (2**d, d)`` at a point; dofs ordered ``c * 2**d + a``."""
+    nn, d = dN.shape
+    if physics != "elasticity":
+        return dN.T.copy()
+    B = np.zeros((len(_PAIRS[d]), d * nn))
+    for r, (i, j) in enumerate(_PAIRS[d]):
+        f = 1.0 if i == j else 1.0 / np.sqrt(2.0)
+        B[r, i * nn : (i + 1) * nn] += f * dN[:, j]
+        if i != j:
+            B[r, j * nn : (j + 1) * nn] += f * dN[:, i]
+    return B
+
+
 def element_matrices(spacing: Array, tensors: list[Array], physics: str) -> Array:
     """Dense element stiffness matrices, one per phase tensor, normalised by voxel volume.
 
@@ -78,16 +93,7 @@ def element_matrices(spacing: Array, tensors: list[Array], physics: str) -> Arra
                     if e != k:
                         val *= xi[e] if c[e] else 1.0 - xi[e]
                 dN[a, k] = val
-        if physics == "elasticity":
-            B = np.zeros((len(_PAIRS[d]), d * nn))
-            for r, (i, j) in enumerate(_PAIRS[d]):
-                f = 1.0 if i == j else 1.0 / np.sqrt(2.0)
-                B[r, i * nn : (i + 1) * nn] += f * dN[:, j]
-                if i != j:
-                    B[r, j * nn : (j + 1) * nn] += f * dN[:, i]
-        else:
-            B = dN.T.copy()
-        Bs.append(B)
+        Bs.append(gradient_matrix(dN, physics))
     w = 1.0 / len(Bs)
     return np.array([sum(w * B.T @ T @ B for B in Bs) for T in tensors])
 
