@@ -227,6 +227,7 @@ class VoxelFESolver:
             out[...] = self._A @ p
             return out
 
+        rhs = np.ascontiguousarray(rhs)
         w = np.zeros_like(rhs)
         return pcg(apply, self._M, rhs, w, self.settings, callback=callback)
 
@@ -308,6 +309,33 @@ class VoxelFESolver:
         w, history = self._linear_solve(self.T.T @ f, callback)
         u = (self.T @ w).reshape((self.nc, *self.nshape))
         return self._finish(u, history, keep_fields, None)
+
+    def condensed_tangent(self) -> Array:
+        """Macro tangent by static condensation of the stiffness onto the macro strain.
+
+        KUBC/PBC: with ``A`` the affine fields of the ``m`` unit strains,
+        ``C = (A^T K A - A^T K T (T^T K T)^-1 T^T K A) / N_voxels`` (one multi-RHS solve).
+        SUBC: the inverse of the compliance from the ``m`` unit traction loads.  This is
+        the consistent tangent that a macro solver (FE^2) needs; it equals the tensor of
+        the unit load cases of `homogenize`.
+        """
+        m, nvox = self.m, self.labels.size
+        if isinstance(self.bc, SUBC):
+            S = np.empty((m, m))
+            for j in range(m):
+                unit = np.zeros(m)
+                unit[j] = 1.0
+                S[:, j] = self.solve_stress(unit, keep_fields=False).average_strain
+            return np.linalg.inv(S)
+        A = np.stack([self._affine(np.eye(m)[j]).ravel() for j in range(m)], axis=1)
+        KA = self.K @ A
+        rhs = self.T.T @ KA
+        rhs = np.asarray(rhs)
+        W = np.stack(
+            [self._linear_solve(np.ascontiguousarray(rhs[:, j]), None)[0] for j in range(m)],
+            axis=1,
+        )
+        return (A.T @ KA - rhs.T @ W) / nvox
 
     def solve(self, load: MacroLoad, *, keep_fields: bool = True) -> CellSolution:
         """Strain-, stress- or mixed-controlled load, by superposition of natural loads."""
