@@ -21,7 +21,12 @@ from importlib.metadata import PackageNotFoundError, version
 from scalebridge import materials, microstructure, tensors
 from scalebridge.cell import CellSolution, MacroLoad, solve_cell
 from scalebridge.errors import ConvergenceError
-from scalebridge.homogenization import HomogenizationResult, homogenize
+from scalebridge.homogenization import (
+    ApparentResult,
+    HomogenizationResult,
+    apparent_tensors,
+    homogenize,
+)
 from scalebridge.materials import Conductivity, Elasticity
 from scalebridge.microstructure import Microstructure
 
@@ -31,6 +36,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "ApparentResult",
     "CellSolution",
     "Conductivity",
     "ConvergenceError",
@@ -39,6 +45,7 @@ __all__ = [
     "MacroLoad",
     "Microstructure",
     "__version__",
+    "apparent_tensors",
     "homogenize",
     "materials",
     "microstructure",

@@ -238,9 +238,13 @@ PhaseSpec = Annotated[ConductionSpec | ElasticitySpec, Field(discriminator="law"
 
 # --------------------------------------------------------------------------- solver
 class SolverSpec(_Section):
-    """Arguments of :func:`scalebridge.homogenize` that choose and stop the solver."""
+    """Arguments of :func:`scalebridge.homogenize` that choose and stop the solver.
 
-    bc: Literal["periodic", "kubc", "subc"] = "periodic"
+    ``bc = "all"`` runs :func:`scalebridge.apparent_tensors` instead: the apparent tensors
+    under SUBC, periodic and KUBC conditions side by side, with their ordering checks.
+    """
+
+    bc: Literal["periodic", "kubc", "subc", "all"] = "periodic"
     method: Literal["auto", "fft", "fe"] = "auto"
     discretization: Literal["fe", "fourier", "rotated"] = "fe"
     tol: float = Field(default=1e-6, gt=0, lt=1)
@@ -262,7 +266,7 @@ class HomogenizeConfig(_Section):
         return v
 
     def solver_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`scalebridge.homogenize`."""
+        """Keyword arguments for :func:`scalebridge.homogenize` (``bc`` may be ``"all"``)."""
         s = self.solver
         return {
             "bc": s.bc,

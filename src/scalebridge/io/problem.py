@@ -53,6 +53,10 @@ def build_problem(
 ) -> tuple[Any, dict[int, Any], dict[str, Any]]:
     """Build ``(microstructure, {label: law}, solver_kwargs)`` from a validated config.
 
+    ``solver_kwargs["bc"]`` is passed through unchanged, ``"all"`` included: the caller
+    runs :func:`scalebridge.apparent_tensors` for it (``bcs=ALL_BCS``) instead of
+    :func:`scalebridge.homogenize`.
+
     Raises
     ------
     ConfigError
