@@ -209,3 +209,69 @@ def test_default_job_runs(tmp_path, monkeypatch):
     assert data["config_source"] == "built-in default"
     assert all(data["bounds"]["inside"][k] in (True, None) for k in data["bounds"]["inside"])
     assert (tmp_path / "scalebridge-output" / "result.json").is_file()
+
+
+# --------------------------------------------------------------------------- bc = "all"
+def test_bc_all_json_holds_the_three_apparent_tensors(tmp_path):
+    path = write(tmp_path, FIBRES + '\n[solver]\nbc = "all"\ntol = 1e-8\n')
+    out = tmp_path / "out"
+    result = run("homogenize", str(path), "--json", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["bcs"] == ["subc", "periodic", "kubc"]
+    assert set(data["apparent"]) == {"subc", "periodic", "kubc"}
+    assert data["ordering"] == {
+        "reuss<=subc": True,
+        "subc<=periodic": True,
+        "periodic<=kubc": True,
+        "kubc<=voigt": True,
+    }
+    assert set(data["hill_mandel"]) == {"subc", "periodic", "kubc"}
+    assert all(r < 1e-8 for r in data["hill_mandel"].values())
+    assert 0.0 < data["spread"] < 1.0
+    assert data["bounds"]["inside"]["voigt_reuss"] is True
+    assert data["config"]["solver"]["bc"] == "all"
+    tensors = {bc: np.array(data["apparent"][bc]["tensor"]) for bc in data["bcs"]}
+    assert tensors["subc"][0, 0] <= tensors["periodic"][0, 0] <= tensors["kubc"][0, 0]
+    assert json.loads((out / "result.json").read_text())["ordering"] == data["ordering"]
+    assert (out / "fields.png").is_file() and (out / "microstructure.vti").is_file()
+
+
+def test_bc_all_terminal_output(tmp_path):
+    path = write(tmp_path, LAMINATE.replace("tol = 1e-10", 'tol = 1e-10\nbc = "all"'))
+    result = run("homogenize", str(path), "--no-fields", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # rich wraps at the runner's 80 columns
+    for fragment in (
+        "Apparent tensor, bc subc",
+        "Apparent tensor, bc periodic",
+        "Apparent tensor, bc kubc",
+        "Reuss ≤ SUBC ≤ PBC ≤ KUBC ≤ Voigt",
+        "Ordering (quadratic forms): reuss<=subc: ok",
+        "Hill–Mandel residuals: subc",
+        "Spread |C_KUBC − C_SUBC| / |C_PBC|",
+    ):
+        assert fragment in text, fragment
+    assert "VIOLATED" not in text
+
+
+@pytest.mark.parametrize("value", ["'every'", "'pbc'", "3"])
+def test_bad_bc_value_exits_2(tmp_path, value):
+    path = write(tmp_path, LAMINATE.replace("tol = 1e-10", f"tol = 1e-10\nbc = {value}"))
+    result = run("homogenize", str(path), "--json", "-o", str(tmp_path / "out"))
+    assert_clean_error(result, 2, "solver.bc:")
+    assert not (tmp_path / "out").exists()
+
+
+def test_bc_all_with_fft_method_exits_2_naming_the_field(tmp_path):
+    path = write(
+        tmp_path, LAMINATE.replace("tol = 1e-10", "tol = 1e-10\nbc = 'all'\nmethod = 'fft'")
+    )
+    result = run("homogenize", str(path), "--json", "-o", str(tmp_path / "out"))
+    assert_clean_error(result, 2, "solver.method: 'fft' handles periodic conditions only")
+
+
+def test_bc_all_non_convergence_exits_1(tmp_path):
+    path = write(tmp_path, FIBRES + "\n[solver]\nbc = 'all'\ntol = 1e-12\nmax_iter = 1\n")
+    result = run("homogenize", str(path), "-o", str(tmp_path / "out"))
+    assert_clean_error(result, 1, "did not converge", stdout=True)

@@ -148,12 +148,47 @@ def _print_result(console: Console, summary: dict[str, Any], res: Any) -> None:
     )
 
 
+def _print_apparent(console: Console, summary: dict[str, Any], app_res: Any) -> None:
+    """The apparent tensors side by side, the ordering checks, Hill–Mandel and spread."""
+    results = app_res.results
+    first = next(iter(results.values()))
+    notation = "Mandel" if first.physics == "elasticity" else "matrix"
+    for bc, res in results.items():
+        console.print(_matrix_table(f"Apparent tensor, bc {bc} ({notation})", res.tensor))
+    table = Table(title="Diagonal entries, Reuss ≤ SUBC ≤ PBC ≤ KUBC ≤ Voigt", header_style="bold")
+    table.add_column("entry", justify="right")
+    columns = [("Reuss", first.bounds.reuss)]
+    columns += [(bc, res.tensor) for bc, res in results.items()]
+    columns += [("Voigt", first.bounds.voigt)]
+    for name, _ in columns:
+        table.add_column(name, justify="right")
+    for i in range(first.tensor.shape[0]):
+        table.add_row(f"{i + 1}{i + 1}", *(_fmt(np.asarray(m)[i, i]) for _, m in columns))
+    console.print(table)
+    checks = ", ".join(f"{k}: {'ok' if v else 'VIOLATED'}" for k, v in app_res.ordering.items())
+    console.print(f"Ordering (quadratic forms): {checks}")
+    hm = ", ".join(f"{bc} {r:.3e}" for bc, r in app_res.hill_mandel.items())
+    console.print(f"Hill–Mandel residuals: {hm}")
+    if app_res.spread is not None:
+        console.print(
+            f"Spread |C_KUBC − C_SUBC| / |C_PBC| = {app_res.spread:.4g} "
+            "(small when the cell is representative)"
+        )
+    iters = ", ".join(f"{bc} {list(r.iterations)}" for bc, r in results.items())
+    console.print(f"Iterations per load case: {iters}; wall time {summary['wall_time_s']:.2f} s")
+
+
 # --------------------------------------------------------------------------- outputs
 def _write_outputs(output: Path, ms: Any, res: Any, summary: dict[str, Any]) -> dict[str, str]:
-    """Write ``result.json``, and ``fields.png`` + ``microstructure.vti`` when fields exist."""
+    """Write ``result.json``, and ``fields.png`` + ``microstructure.vti`` when fields exist.
+
+    For ``bc = "all"`` (an `ApparentResult`) the fields are those of the periodic result.
+    """
     from scalebridge.io.plots import plot_microstructure_and_field
 
     files = {"summary": str(output / "result.json")}
+    if hasattr(res, "results"):  # apparent tensors: the fields of the periodic result
+        res = res.results.get("periodic", res.results[next(iter(res.results))])
     if res.solutions:
         sol = res.solutions[0]
         stress, strain = np.asarray(sol.stress), np.asarray(sol.strain)
@@ -179,12 +214,27 @@ def _solve(
     console: Console | None,
     keep_fields: bool,
 ) -> tuple[Any, list[str]]:
+    """Run `homogenize`, or `apparent_tensors` when ``bc == "all"`` (fields: periodic)."""
+    from scalebridge.homogenization import apparent_tensors
     from scalebridge.homogenization import homogenize as run_homogenize
+
+    def run(progress: Any = None) -> Any:
+        if kwargs["bc"] == "all":
+            rest = {k: v for k, v in kwargs.items() if k not in ("bc", "solver")}
+            return apparent_tensors(
+                ms,
+                laws,
+                solver=kwargs["solver"],
+                keep_fields=("periodic",) if keep_fields else False,
+                progress=progress,
+                **rest,
+            )
+        return run_homogenize(ms, laws, keep_fields=keep_fields, progress=progress, **kwargs)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if console is None:
-            res = run_homogenize(ms, laws, keep_fields=keep_fields, **kwargs)
+            res = run()
         else:
             columns = (
                 TextColumn("solving load cases"),
@@ -198,7 +248,7 @@ def _solve(
                 def progress(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-                res = run_homogenize(ms, laws, keep_fields=keep_fields, progress=progress, **kwargs)
+                res = run(progress)
     return res, [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
@@ -240,6 +290,8 @@ def homogenize(
 
     Writes OUTPUT/result.json (tensor, engineering constants, bounds, checks, config echo),
     OUTPUT/fields.png and OUTPUT/microstructure.vti (local fields of the first load case).
+    With solver.bc = "all" it computes the apparent tensors under SUBC, periodic and KUBC
+    conditions, with their ordering checks (fields: the periodic result's).
     """
     source = str(config) if config is not None else "built-in default"
     try:
@@ -279,7 +331,10 @@ def homogenize(
         typer.echo(json.dumps(to_jsonable(summary), indent=2))
         return
     if console is not None:
-        _print_result(console, summary, res)
+        if cfg.solver.bc == "all":
+            _print_apparent(console, summary, res)
+        else:
+            _print_result(console, summary, res)
         for note in notes:
             console.print(f"[yellow]warning:[/] {escape(note)}")
         written = ", ".join(Path(f).name for f in summary["files"].values())

@@ -86,13 +86,12 @@ def _check_bcs(bcs: Any) -> list[str]:
     try:
         chosen = [str(b).lower() if isinstance(b, str) else b for b in bcs]
     except TypeError:
-        chosen = None
+        chosen = []
     allowed = ", ".join(map(repr, ALL_BCS))
-    if not chosen:
-        raise ValueError(f"bcs: expected a non-empty subset of {allowed}, got {bcs!r}")
     bad = [b for b in chosen if b not in ALL_BCS]
-    if bad:
-        raise ValueError(f"bcs: {bad[0]!r} is not one of {allowed}")
+    if not chosen or bad:
+        why = f" ({bad[0]!r} is not one of them)" if bad else ""
+        raise ValueError(f"bcs: {bcs!r} must be a non-empty subset of {allowed}{why}")
     return [bc for bc in ALL_BCS if bc in chosen]
 
 

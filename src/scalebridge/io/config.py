@@ -318,6 +318,10 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
         return path, f"unknown key; {_allowed(model)}"
     if kind == "missing":
         return path, "required but missing"
+    if kind == "literal_error" and path == "solver.bc":
+        # "all" (apparent tensors side by side) is a mode, not a boundary condition: the
+        # message lists the conditions only, as before it was added.
+        return path, f"{err['input']!r} is not one of 'periodic', 'kubc' or 'subc'"
     if kind == "literal_error":
         return path, f"{err['input']!r} is not one of {ctx['expected']}"
     if kind == "value_error":
