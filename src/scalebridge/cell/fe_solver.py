@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from scalebridge.cell.assembly import assemble_stiffness, element_means, nodal_load, node_shape
 from scalebridge.cell.cg import CGSettings, pcg
 from scalebridge.cell.problem import KUBC, SUBC, BoundaryCondition, MacroLoad, Periodic
-from scalebridge.cell.solution import CellSolution, hill_mandel
+from scalebridge.cell.solution import CellSolution, assemble_solution
 from scalebridge.cell.voxel_fe import mandel_to_gradient
 
 log = logging.getLogger(__name__)
@@ -258,25 +258,17 @@ class VoxelFESolver:
         for p, T in enumerate(self.tensors):
             mask = self.labels == p
             stress[:, mask] = T @ strain[:, mask]
-        m = self.m
-        mean_grad = strain.reshape(m, -1).mean(axis=1)
-        mean_flux = stress.reshape(m, -1).mean(axis=1)
         uf = u.ravel()
         energy = float(uf @ (self.K @ uf)) / self.labels.size
-        E = mean_grad if E_of_fluct is None else E_of_fluct
-        fluct = u - self._affine(E)
-        empty = np.empty((m,) + (0,) * self.d)
-        return CellSolution(
-            strain=strain if keep_fields else empty,
-            stress=stress if keep_fields else empty,
-            fluctuation=fluct if keep_fields else np.empty((self.nc,) + (0,) * self.d),
-            average_strain=mean_grad,
-            average_stress=mean_flux,
-            energy=energy,
-            hill_mandel_residual=hill_mandel(energy, mean_flux, mean_grad),
-            iterations=len(history) - 1,
-            residual_history=np.asarray(history),
+        E = strain.reshape(self.m, -1).mean(axis=1) if E_of_fluct is None else E_of_fluct
+        return assemble_solution(
+            strain,
+            stress,
+            u - self._affine(E),
+            energy,
+            history,
             discretization="fe",
+            keep_fields=keep_fields,
             bc=self.bc.name,
         )
 

@@ -74,6 +74,7 @@ def assemble_solution(
     *,
     discretization: str,
     keep_fields: bool,
+    bc: str = "periodic",
 ) -> CellSolution:
     """Build a `CellSolution` from voxel fields: exact means, Hill-Mandel, statistics.
 
@@ -95,5 +96,5 @@ def assemble_solution(
         iterations=len(history) - 1,
         residual_history=np.asarray(history),
         discretization=discretization,
-        bc="periodic",
+        bc=bc,
     )
