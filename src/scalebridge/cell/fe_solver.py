@@ -12,9 +12,10 @@ constraint data on the nodal displacement ``u = u_E + T w``:
   ``T`` removes the rigid-body modes (3-2-1 pinning of corner nodes), which carry no
   load because the traction is self-equilibrated.
 
-Nodes inside pores (all neighbouring voxels void) are dropped from ``w``.  The reduced
-system ``T^T K T w = T^T (f - K u_E)`` is factorised once (SuperLU) or given one
-smoothed-aggregation AMG hierarchy (pyamg) for CG, and serves every load case.
+Nodes inside pores (all neighbouring voxels void) are dropped from ``w``; ``w`` is
+numbered node-major.  The reduced system ``T^T K T w = T^T (f - K u_E)`` is factorised
+once (SuperLU) or solved by CG with the multigrid of `scalebridge.cell.amg` (pyamg
+hierarchy, matrix-free fine level), and serves every load case.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from scalebridge.cell.amg import ParallelCSR, VoxelAMG
 from scalebridge.cell.assembly import assemble_stiffness, element_means, nodal_load, node_shape
 from scalebridge.cell.cg import CGSettings, pcg
 from scalebridge.cell.problem import KUBC, SUBC, BoundaryCondition, MacroLoad, Periodic
 from scalebridge.cell.solution import CellSolution, assemble_solution
-from scalebridge.cell.voxel_fe import mandel_to_gradient
+from scalebridge.cell.voxel_fe import VoxelOperator, mandel_to_gradient
 
 log = logging.getLogger(__name__)
 Array = NDArray[np.float64]
@@ -103,7 +105,11 @@ class VoxelFESolver:
         self.K = assemble_stiffness(self.labels, self.spacing, self.tensors, physics)
         self.T = self._constraint_map()
         A = (self.T.T @ self.K @ self.T).tocsr()
-        self.ndof = A.shape[0]
+        if self._padding.any():
+            scale = float(A.diagonal()[~self._padding].mean())
+            A = (A + sp.diags(self._padding * scale)).tocsr()
+        self.ndof = int((~self._padding).sum())
+        self.nnz = int(A.nnz)
         if linear_solver == "auto":
             linear_solver = "direct" if self.ndof <= DIRECT_LIMIT[self.d] else "amg"
         self.linear_solver = linear_solver
@@ -125,7 +131,13 @@ class VoxelFESolver:
         return int(np.ravel_multi_index(idx, self.nshape))
 
     def _constraint_map(self) -> sp.csr_matrix:
-        """``T``: reduced unknowns -> full nodal dofs (component-major)."""
+        """``T``: reduced unknowns -> full nodal dofs (component-major).
+
+        The reduced unknowns are node-major (all components of a node together, so
+        that AMG aggregates whole nodes).  A node keeps all its components if any of
+        them is free; the constrained ones (SUBC pins) have no image in ``T`` and are
+        listed in ``self._padding``, where the system gets a decoupled diagonal.
+        """
         nn = self.nnodes
         diag = self.K.diagonal().reshape(self.nc, nn)
         live = diag > 0.0  # dofs with stiffness (not inside pores)
@@ -136,39 +148,48 @@ class VoxelFESolver:
             )
             nper = int(np.prod(self.grid))
             # a periodic dof is live if any of its images is live
-            live_per = np.zeros((self.nc, nper), bool)
+            free = np.zeros((self.nc, nper), bool)
             for c in range(self.nc):
-                np.logical_or.at(live_per[c], image, live[c])
-            anchor = int(np.flatnonzero(live_per.all(axis=0))[0])
-            live_per[:, anchor] = False  # fix the rigid translation
-            red = -np.ones((self.nc, nper), np.int64)
-            red[live_per] = np.arange(int(live_per.sum()))
-            rows, cols = [], []
-            for c in range(self.nc):
-                r = red[c, image]
-                ok = r >= 0
-                rows.append(c * nn + np.flatnonzero(ok))
-                cols.append(r[ok])
-            nred = int(live_per.sum())
+                np.logical_or.at(free[c], image, live[c])
+            anchor = int(np.flatnonzero(free.all(axis=0))[0])
+            free[:, anchor] = False  # fix the rigid translation
         else:
+            image = np.arange(nn)
             free = live.copy()
             if isinstance(self.bc, KUBC):
                 boundary = np.zeros(self.nshape, bool)
                 for j in range(self.d):
-                    idx = [slice(None)] * self.d
-                    idx[j] = 0
-                    boundary[tuple(idx)] = True
-                    idx[j] = -1
-                    boundary[tuple(idx)] = True
+                    idx_b = [slice(None)] * self.d
+                    idx_b[j] = 0
+                    boundary[tuple(idx_b)] = True
+                    idx_b[j] = -1
+                    boundary[tuple(idx_b)] = True
                 free[:, boundary.ravel()] = False
             else:  # SUBC: 3-2-1 pinning of corner nodes against rigid-body modes
                 for c, node in self._rigid_pins():
                     free[c, node] = False
-            red_idx = np.flatnonzero(free.ravel())
-            rows, cols = [red_idx], [np.arange(red_idx.size)]
-            nred = red_idx.size
-        rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
-        return sp.csr_matrix((np.ones(rows_a.size), (rows_a, cols_a)), shape=(self.nc * nn, nred))
+        kept = free.any(axis=0)
+        rank = np.cumsum(kept) - 1
+        slot = rank[None, :] * self.nc + np.arange(self.nc)[:, None]  # node-major index
+        red = np.where(free, slot, -1)
+        nred = int(kept.sum()) * self.nc
+        padding = np.zeros(nred, bool)
+        padding[slot[kept[None, :] & ~free]] = True
+        self._padding = padding
+        r = red[:, image].ravel()  # reduced index of every full dof (component-major)
+        ok = r >= 0
+        rows = np.flatnonzero(ok)
+        # one full dof per reduced one (for PBC the image inside the cell), to evaluate
+        # near-null-space modes on the reduced unknowns
+        rep = -np.ones(nred, np.int64)
+        inside = (image == np.arange(image.size)) if not isinstance(self.bc, Periodic) else None
+        if inside is None:
+            idx_n = np.indices(self.nshape).reshape(self.d, -1)
+            inside = np.all(idx_n < np.array(self.grid)[:, None], axis=0)
+        sel = ok & np.tile(inside, self.nc)
+        rep[r[sel]] = np.flatnonzero(sel)
+        self._representative = rep
+        return sp.csr_matrix((np.ones(rows.size), (rows, r[ok])), shape=(self.nc * nn, nred))
 
     def _rigid_pins(self) -> list[tuple[int, int]]:
         origin = self._node_index(*([0] * self.d))
@@ -193,16 +214,39 @@ class VoxelFESolver:
                 ) from exc
             self._lu = lu
             return
-        import pyamg
+        # near-null space on the reduced unknowns: rigid-body modes (for PBC the
+        # rotations are not periodic, but they still describe each aggregate locally)
+        modes = self._rigid_modes() if self.physics == "elasticity" else np.ones((self.nnodes, 1))
+        rep = self._representative
+        B = np.where((rep >= 0)[:, None], modes[np.maximum(rep, 0)], 0.0)
+        self._matvec = self._matrix_free_operator(A)
+        self._M = VoxelAMG(A, B, self.nc, self._matvec)
+        self._A = None  # the cycle and CG are matrix-free on the fine grid
 
-        B = None
-        if self.physics == "elasticity":
-            modes = self._rigid_modes()
-            if isinstance(self.bc, Periodic):
-                modes = modes[:, : self.d]  # rotations are not periodic
-            B = np.asarray(self.T.T @ modes)
-        self._amg = pyamg.smoothed_aggregation_solver(A, B=B, max_coarse=500)
-        self._M = self._amg.aspreconditioner(cycle="V")
+    def _matrix_free_operator(self, A: sp.csr_matrix) -> Callable[[Array, Array], Array]:
+        """``x -> A x`` by the voxel kernel on the node grid, through ``T``.
+
+        The node grid ``(n + 1)^d`` is the periodic grid of a cell one voxel larger whose
+        extra layer is void: the periodic kernel then applies the non-periodic ``K``.
+        """
+        shape = tuple(n + 1 for n in self.grid)
+        labels = np.full(shape, len(self.tensors), np.int32)
+        labels[tuple(slice(0, n) for n in self.grid)] = self.labels
+        zero = np.zeros_like(self.tensors[0])
+        op = VoxelOperator(labels, self.spacing, [*self.tensors, zero], self.physics)
+        T, Tt = ParallelCSR(self.T), ParallelCSR(self.T.T)
+        pad = np.where(self._padding, A.diagonal(), 0.0)
+        full = np.empty(op.field_shape)
+        kfull = np.empty(op.field_shape)
+
+        def matvec(x: Array, out: Array) -> Array:
+            T.matvec(x, full.reshape(-1))
+            op.apply(full, kfull)
+            Tt.matvec(kfull.reshape(-1), out)
+            out += pad * x
+            return out
+
+        return matvec
 
     def _rigid_modes(self) -> Array:
         x = self.node_coordinates().reshape(self.d, -1)
@@ -226,13 +270,9 @@ class VoxelFESolver:
             res = np.linalg.norm(self._A @ w - rhs) / max(np.linalg.norm(rhs), 1e-300)
             return w, [1.0, float(res)]
 
-        def apply(p: Array, out: Array) -> Array:
-            out[...] = self._A @ p
-            return out
-
         rhs = np.ascontiguousarray(rhs)
         w = np.zeros_like(rhs)
-        return pcg(apply, self._M, rhs, w, self.settings, callback=callback)
+        return pcg(self._matvec, self._M, rhs, w, self.settings, callback=callback)
 
     # ------------------------------------------------------------------ solves
     @property

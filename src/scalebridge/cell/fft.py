@@ -66,7 +66,14 @@ def _save_wisdom() -> None:
 
 
 def default_threads() -> int:
-    """Worker threads for FFTs: the cores this process may use."""
+    """Worker threads for FFTs: ``$SCALEBRIDGE_THREADS`` if set (the parallel task runner
+    sets it per task), otherwise the cores this process may use."""
+    env = os.environ.get("SCALEBRIDGE_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            log.warning("SCALEBRIDGE_THREADS=%r is not an integer; ignored", env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
