@@ -102,7 +102,10 @@ class VoxelFESolver:
                 "traction cannot act on a pore); a void phase touches the boundary: use "
                 "'kubc' or 'periodic', or crop the image"
             )
-        self.K = assemble_stiffness(self.labels, self.spacing, self.tensors, physics)
+        self._K: sp.csr_matrix | None = assemble_stiffness(
+            self.labels, self.spacing, self.tensors, physics
+        )
+        self._op_full: VoxelOperator | None = None
         self.T = self._constraint_map()
         A = (self.T.T @ self.K @ self.T).tocsr()
         if self._padding.any():
@@ -139,7 +142,7 @@ class VoxelFESolver:
         listed in ``self._padding``, where the system gets a decoupled diagonal.
         """
         nn = self.nnodes
-        diag = self.K.diagonal().reshape(self.nc, nn)
+        diag = self.K.diagonal().reshape(self.nc, nn)  # K is still assembled here
         live = diag > 0.0  # dofs with stiffness (not inside pores)
         if isinstance(self.bc, Periodic):
             idx = np.indices(self.nshape).reshape(self.d, -1)
@@ -220,8 +223,28 @@ class VoxelFESolver:
         rep = self._representative
         B = np.where((rep >= 0)[:, None], modes[np.maximum(rep, 0)], 0.0)
         self._matvec = self._matrix_free_operator(A)
+        self._K = None  # products with K are matrix-free from here on (peak memory)
         self._M = VoxelAMG(A, B, self.nc, self._matvec)
         self._A = None  # the cycle and CG are matrix-free on the fine grid
+
+    @property
+    def K(self) -> sp.csr_matrix:
+        """The assembled stiffness on the node grid (re-assembled on demand when the
+        AMG path released it)."""
+        if self._K is not None:
+            return self._K
+        return assemble_stiffness(self.labels, self.spacing, self.tensors, self.physics)
+
+    def _kmul(self, u: Array) -> Array:
+        """``K u`` for a full nodal vector (or columns of vectors)."""
+        if self._K is not None or self._op_full is None:
+            return np.asarray(self.K @ u)
+        op = self._op_full
+        if u.ndim == 2:
+            return np.stack([self._kmul(np.ascontiguousarray(c)) for c in u.T], axis=1)
+        out = np.empty(op.field_shape)
+        op.apply(np.ascontiguousarray(u).reshape(op.field_shape), out)
+        return out.reshape(-1)
 
     def _matrix_free_operator(self, A: sp.csr_matrix) -> Callable[[Array, Array], Array]:
         """``x -> A x`` by the voxel kernel on the node grid, through ``T``.
@@ -234,6 +257,7 @@ class VoxelFESolver:
         labels[tuple(slice(0, n) for n in self.grid)] = self.labels
         zero = np.zeros_like(self.tensors[0])
         op = VoxelOperator(labels, self.spacing, [*self.tensors, zero], self.physics)
+        self._op_full = op
         T, Tt = ParallelCSR(self.T), ParallelCSR(self.T.T)
         pad = np.where(self._padding, A.diagonal(), 0.0)
         full = np.empty(op.field_shape)
@@ -299,7 +323,7 @@ class VoxelFESolver:
             mask = self.labels == p
             stress[:, mask] = T @ strain[:, mask]
         uf = u.ravel()
-        energy = float(uf @ (self.K @ uf)) / self.labels.size
+        energy = float(uf @ self._kmul(uf)) / self.labels.size
         E = strain.reshape(self.m, -1).mean(axis=1) if E_of_fluct is None else E_of_fluct
         return assemble_solution(
             strain,
@@ -324,7 +348,7 @@ class VoxelFESolver:
             return self.solve(MacroLoad.strain(E), keep_fields=keep_fields)
         E = np.asarray(E, dtype=float).reshape(self.m)
         uE = self._affine(E).ravel()
-        rhs = -(self.T.T @ (self.K @ uE))
+        rhs = -(self.T.T @ self._kmul(uE))
         w, history = self._linear_solve(rhs, callback)
         u = (uE + self.T @ w).reshape((self.nc, *self.nshape))
         return self._finish(u, history, keep_fields, E)
@@ -363,7 +387,7 @@ class VoxelFESolver:
                 S[:, j] = self.solve_stress(unit, keep_fields=False).average_strain
             return np.linalg.inv(S)
         A = np.stack([self._affine(np.eye(m)[j]).ravel() for j in range(m)], axis=1)
-        KA = self.K @ A
+        KA = self._kmul(A)
         rhs = self.T.T @ KA
         rhs = np.asarray(rhs)
         W = np.stack(
