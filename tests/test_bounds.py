@@ -132,8 +132,9 @@ class TestHashinShtrikman:
         assert lo == pytest.approx(hill, rel=1e-10, abs=1e-12)
         reuss, voigt = tn.isotropic_moduli(b.reuss)[0], tn.isotropic_moduli(b.voigt)[0]
         # the bulk modulus extracted from a tensor dominated by G carries round-off of
-        # order eps * G (hypothesis found K = 0.01, G = 43.5: 1.3e-14 absolute)
-        tol = 1e-12 * max(K1, K2, G)
+        # order eps * G (hypothesis found K = 0.01, G = 43.5: 1.3e-14 absolute; and
+        # K = 89.5: HS 1.2e-10 below Reuss, 1.4e-12 relative, from the "1/(...) - c" form)
+        tol = 1e-11 * max(K1, K2, G)
         assert reuss - tol <= lo <= voigt + tol
 
     def test_porous_conduction_2d(self):

@@ -339,3 +339,184 @@ def homogenize(
             console.print(f"[yellow]warning:[/] {escape(note)}")
         written = ", ".join(Path(f).name for f in summary["files"].values())
         console.print(f"results written to {escape(str(output))}/ ({written})")
+
+
+# --------------------------------------------------------------------------- rve-study
+def _print_study(console: Console, study: Any, report: dict[str, Any]) -> None:
+    q = report["quantity"]
+    conf = round(100 * float(study.config.get("confidence", 0.95)))
+    table = Table(
+        title=f"Apparent {q}: mean ± {conf} % interval, {report['realizations']} "
+        "realizations per size",
+        header_style="bold",
+    )
+    table.add_column("edge", justify="right")
+    table.add_column("voxels", justify="right")
+    for bc in study.bcs:
+        table.add_column(bc, justify="right")
+    if "bias" in report:
+        table.add_column("gap", justify="right")
+    table.add_column(f"n for {100 * report['rel_error']:g} %", justify="right")
+    res = float(study.config["resolution"])
+    for i, s in enumerate(study.sizes):
+        row = [f"{s:g}", f"{round(s * res)}^{study.ndim}"]
+        for bc in study.bcs:
+            m = report["summary"][bc][i]
+            row.append(f"{m['mean']:.5g} ± {m['ci_high'] - m['mean']:.2g}")
+        if "bias" in report:
+            row.append(f"{report['bias'][i]:.3g}")
+        needed = report.get("realizations_needed")
+        row.append(str(needed[i]) if needed else "-")
+        table.add_row(*row)
+    console.print(table)
+    if "bias" in report:
+        console.print("gap = (KUBC − SUBC) / PBC; n = realizations for the tolerance (Kanit)")
+    law = report.get("variance_law", {})
+    if "alpha" in law:
+        console.print(
+            f"Variance law ({report['reference_bc']}): D²(V) = {law['amplitude']:.3g} V^-α, "
+            f"α = {law['alpha']:.3f} ± {law['alpha_stderr']:.2g} (R² {law['r2']:.3f}); "
+            "α = 1 for a finite integral range"
+        )
+        rs = report["rve_size"]
+        console.print(
+            f"RVE for {100 * rs['rel_error']:g} % at {conf} % with one realization: "
+            f"edge {rs['edge']:.3g} (bootstrap {round(100 * rs['confidence'])} % interval "
+            f"[{rs['edge_ci'][0]:.3g}, {rs['edge_ci'][1]:.3g}]), volume {rs['volume']:.4g}"
+        )
+    elif law:
+        console.print(f"[yellow]variance law not fitted:[/] {escape(law['error'])}")
+    if "bc_convergence_size" in report:
+        b = report["bc_convergence_size"]
+        where = f"edge {b:.3g}" if b is not None else "not within the sizes studied"
+        console.print(
+            f"Boundary conditions agree within {100 * report['rel_error']:g} % "
+            f"((KUBC−SUBC)/PBC): {where}"
+        )
+    sve = report.get("sve_sizes")
+    if sve is not None:
+        shown = ", ".join(f"{s:g}" for s in sve) or "none"
+        console.print(
+            f"SVE: descriptors (volume fraction, S2) within {report['descriptor_tol']:g} of the "
+            f"ensemble at edges: {shown}"
+        )
+    console.print(
+        f"{report['solves']} solves ({report['resumed']} resumed, {report['failures']} failed) "
+        f"in {report['wall_time_s']:.1f} s on {report['workers']} worker(s), "
+        f"{escape(report['executor'])}"
+    )
+
+
+@app.command("rve-study")
+def rve_study_command(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="TOML config; the built-in 2D disk-composite study when omitted."),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Folder for records, summary and figure."),
+    ] = Path("scalebridge-rve"),
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted study in OUTPUT.")
+    ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="serial | processes | threads | dask | tcp://host:port (config: run)."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker count (default: cores).")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal output.")] = False,
+) -> None:
+    """Representative volume of a random microstructure model, with confidence.
+
+    Runs every (size, realization, boundary condition) solve in parallel, appending each
+    to OUTPUT/records.jsonl as it finishes (--resume continues where it stopped), then
+    writes OUTPUT/summary.json (means, intervals, bias between conditions, variance law,
+    realizations needed, RVE size with bootstrap interval, SVE descriptor check) and
+    OUTPUT/rve_study.png.
+    """
+    from scalebridge.io.rve_config import build_study, load_rve_config
+    from scalebridge.rve.study import rve_study
+
+    source = str(config) if config is not None else "built-in default"
+    try:
+        cfg = load_rve_config(config)
+        model, materials = build_study(cfg)
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    console = None if (json_output or quiet) else Console(highlight=False)
+    st = cfg.study
+    if console is not None:
+        console.print(f"[bold]scalebridge rve-study[/] {_version()}  —  config: {escape(source)}")
+        console.print(
+            f"model: {escape(str(cfg.model))}; sizes {st.sizes} at {st.resolution:g} voxels per "
+            f"unit, {st.realizations} realizations, bcs {st.bcs}"
+        )
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"--output: cannot create {output}: {exc}")
+    records = output / "records.jsonl"
+    if records.exists() and not resume:
+        _fail(
+            EXIT_BAD_INPUT,
+            f"--output: {records} exists; pass --resume to continue that study, or choose "
+            "another --output folder",
+        )
+    try:
+        study = rve_study(
+            model,
+            materials,
+            st.sizes,
+            st.realizations,
+            resolution=st.resolution,
+            bcs=st.bcs,
+            seed=st.seed,
+            tol=cfg.solver.tol,
+            solver=cfg.solver.method,
+            executor=executor or cfg.run.executor,
+            max_workers=workers or cfg.run.workers,
+            threads_per_task=cfg.run.threads_per_task,
+            store=records,
+            resume=resume,
+            progress=console is not None,
+            confidence=st.confidence,
+            rel_error=st.rel_error,
+            descriptor_tol=st.descriptor_tol,
+        )
+    except (ValueError, TypeError) as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: {exc}")
+    study.config["quantity"] = st.quantity
+    report = study.report(st.quantity)
+    summary = {
+        "scalebridge_version": _version(),
+        "config_source": source,
+        **report,
+        "failed_tasks": study.failures,
+        "config": cfg.model_dump(mode="json", exclude_none=True),
+        "files": {
+            "records": str(records),
+            "summary": str(output / "summary.json"),
+            "figure": str(output / "rve_study.png"),
+        },
+    }
+    write_json_atomic(output / "summary.json", summary)
+    if study.records:
+        study.plot(report["quantity"], output / "rve_study.png")
+    if json_output:
+        typer.echo(json.dumps(to_jsonable(summary), indent=2))
+    elif console is not None:
+        _print_study(console, study, report)
+        for f in study.failures[:5]:
+            console.print(
+                f"[red]failed:[/] {escape(str(f.get('key')))}: {escape(str(f.get('error')))}"
+            )
+        console.print(
+            f"results written to {escape(str(output))}/ "
+            "(records.jsonl, summary.json, rve_study.png)"
+        )
+    if study.failures:
+        raise typer.Exit(EXIT_FAILURE)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["plot_microstructure_and_field"]
+__all__ = ["plot_microstructure_and_field", "plot_rve_study", "save_figure"]
 
 
 def _mid_slice(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -90,17 +90,109 @@ def plot_microstructure_and_field(
         for ax in axes:
             ax.set_xlabel("x")
             ax.set_ylabel("y")
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".png", dir=p.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=dpi, format="png")
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is meant to be shared
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        p = save_figure(fig, path, dpi)
     finally:
         plt.close(fig)
     return p
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 120) -> Path:
+    """Write a matplotlib figure as PNG atomically (temporary file, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".png", dir=p.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi, format="png")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is meant to be shared
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+_BC_STYLE = {
+    "kubc": ("tab:red", "KUBC"),
+    "periodic": ("tab:green", "PBC"),
+    "subc": ("tab:blue", "SUBC"),
+}
+
+
+def plot_rve_study(
+    study: Any, quantity: str | None = None, path: str | os.PathLike[str] | None = None
+) -> Any:
+    """The three figures of an RVE study in one row.
+
+    Left: the mean apparent ``quantity`` against the cell edge per boundary condition,
+    with its confidence band.  Middle: the standard deviation against the volume
+    (log-log) with the fitted law ``D^2 = c V^-alpha``.  Right: the radially averaged
+    two-point correlation of every size (mean over realizations).  Written atomically
+    to ``path`` when given; the figure is returned.
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    q = quantity or study.config.get("quantity") or study.quantities[0]
+    sizes = np.array(study.sizes)
+    vols = sizes**study.ndim
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
+    ax0, ax1, ax2 = axes
+    for bc in study.bcs:
+        colour, name = _BC_STYLE.get(bc, ("k", bc))
+        summ = study.summary(q, bc)
+        m = np.array([s.mean for s in summ])
+        lo = np.array([s.ci_low for s in summ])
+        hi = np.array([s.ci_high for s in summ])
+        sd = np.array([s.std for s in summ])
+        ax0.semilogx(sizes, m, "o-", color=colour, label=name)
+        ax0.fill_between(sizes, lo, hi, color=colour, alpha=0.2)
+        ax1.loglog(vols, sd, "o", color=colour, label=name)
+        try:
+            law = study.variance_law(q, bc)
+            ax1.loglog(
+                vols,
+                np.sqrt(law.variance(vols)),
+                "-",
+                color=colour,
+                lw=1,
+                label=f"{name} fit: α = {law.alpha:.2f}",
+            )
+        except ValueError:
+            pass
+    conf = round(100 * float(study.config.get("confidence", 0.95)))
+    ax0.set_xlabel("cell edge")
+    ax0.set_ylabel(f"apparent {q} (mean, {conf} % band)")
+    ax0.legend()
+    ax1.set_xlabel("cell volume V")
+    ax1.set_ylabel(f"standard deviation of {q}")
+    ax1.legend(fontsize=8)
+    bc0 = study.bcs[0]
+    for s in study.sizes:
+        recs = [
+            r
+            for r in study.records
+            if r["bc"] == bc0 and "descriptors" in r and np.isclose(r["edge"], s)
+        ]
+        if not recs:
+            continue
+        r = np.array(recs[0]["descriptors"]["s2_r"])
+        s2 = np.array(
+            [[np.nan if x is None else x for x in rr["descriptors"]["s2"]] for rr in recs]
+        )
+        ok = np.isfinite(s2).any(axis=0)
+        v = np.full(r.shape, np.nan)
+        v[ok] = np.nanmean(s2[:, ok], axis=0)
+        ax2.plot(r, v, ".-", label=f"edge {s:g}")
+    ax2.set_xlabel("distance r")
+    ax2.set_ylabel("S2(r) (radial mean)")
+    ax2.legend(fontsize=8)
+    if path is not None:
+        try:
+            save_figure(fig, path)
+        finally:
+            plt.close(fig)
+    return fig
