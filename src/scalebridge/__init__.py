@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from importlib.metadata import PackageNotFoundError, version
 
-from scalebridge import materials, microstructure, tensors
+from scalebridge import materials, microstructure, parallel, rve, tensors
 from scalebridge.cell import CellSolution, MacroLoad, solve_cell
 from scalebridge.errors import ConvergenceError
 from scalebridge.homogenization import (
@@ -29,6 +29,7 @@ from scalebridge.homogenization import (
 )
 from scalebridge.materials import Conductivity, Elasticity
 from scalebridge.microstructure import Microstructure
+from scalebridge.rve import rve_study
 
 try:
     __version__ = version("scalebridge")
@@ -49,6 +50,9 @@ __all__ = [
     "homogenize",
     "materials",
     "microstructure",
+    "parallel",
+    "rve",
+    "rve_study",
     "solve_cell",
     "tensors",
 ]

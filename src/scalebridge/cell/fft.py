@@ -115,10 +115,17 @@ class RealFFT:
             raise ValueError("backend: 'fftw' requested but pyfftw is not installed")
         self.backend = "fftw" if use_fftw else "scipy"
         if use_fftw:
-            _load_wisdom()
             self.real = pyfftw.empty_aligned((ncomp, *self.grid), dtype="float64")
             self.spectrum = pyfftw.empty_aligned((ncomp, *half), dtype="complex128")
-            flags = ("FFTW_MEASURE", "FFTW_DESTROY_INPUT")
+            # inside parallel tasks: "estimate" plans, identical in every process (see
+            # scalebridge.parallel.tasks.PLANNER_ENV); otherwise timed plans + wisdom
+            estimate = os.environ.get("SCALEBRIDGE_FFT_PLANNER", "").lower() == "estimate"
+            planner = "FFTW_ESTIMATE" if estimate else "FFTW_MEASURE"
+            if estimate:
+                pyfftw.forget_wisdom()  # FFTW would reuse timed wisdom even for ESTIMATE
+            else:
+                _load_wisdom()
+            flags = (planner, "FFTW_DESTROY_INPUT")
             self._fwd = pyfftw.FFTW(
                 self.real, self.spectrum, axes=axes, threads=self.threads, flags=flags
             )
@@ -130,7 +137,8 @@ class RealFFT:
                 threads=self.threads,
                 flags=flags,
             )
-            _save_wisdom()
+            if not estimate:
+                _save_wisdom()
         else:
             self.real = np.empty((ncomp, *self.grid))
             self.spectrum = np.empty((ncomp, *half), dtype=complex)

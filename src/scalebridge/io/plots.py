@@ -136,6 +136,8 @@ def plot_rve_study(
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from scalebridge.rve.study import _nanmean_rows
+
     q = quantity or study.config.get("quantity") or study.quantities[0]
     sizes = np.array(study.sizes)
     vols = sizes**study.ndim
@@ -180,12 +182,7 @@ def plot_rve_study(
         if not recs:
             continue
         r = np.array(recs[0]["descriptors"]["s2_r"])
-        s2 = np.array(
-            [[np.nan if x is None else x for x in rr["descriptors"]["s2"]] for rr in recs]
-        )
-        ok = np.isfinite(s2).any(axis=0)
-        v = np.full(r.shape, np.nan)
-        v[ok] = np.nanmean(s2[:, ok], axis=0)
+        v = _nanmean_rows([rr["descriptors"]["s2"] for rr in recs])
         ax2.plot(r, v, ".-", label=f"edge {s:g}")
     ax2.set_xlabel("distance r")
     ax2.set_ylabel("S2(r) (radial mean)")

@@ -41,6 +41,12 @@ class ErgodicityResult:
         Windows per size in the large realization.
     spatial_mean, spatial_variance : ndarray
         Mean and variance (ddof 1) of the window averages inside one realization.
+    spatial_low, spatial_high : ndarray
+        5 % and 95 % quantiles of those window averages: the band that narrows onto
+        ``E[k]`` as the windows grow (self-averaging).
+    nested_mean : ndarray
+        The average over the window at the origin of the large realization, for each
+        size: one trajectory of the volume average as the volume grows.
     ensemble_window_mean, ensemble_window_variance : ndarray
         The same over realizations, for the window at the origin.
     point : Summary
@@ -57,6 +63,9 @@ class ErgodicityResult:
     n_windows: NDArray[np.int64]
     spatial_mean: Array
     spatial_variance: Array
+    spatial_low: Array
+    spatial_high: Array
+    nested_mean: Array
     ensemble_window_mean: Array
     ensemble_window_variance: Array
     point: Summary
@@ -81,10 +90,17 @@ class ErgodicityResult:
         import matplotlib.pyplot as plt
 
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-        a.semilogx(self.volumes, self.spatial_mean, "o-", label="one realization (windows)")
+        a.fill_between(
+            self.volumes,
+            self.spatial_low,
+            self.spatial_high,
+            color="tab:blue",
+            alpha=0.2,
+            label="windows of one realization (5-95 %)",
+        )
+        a.semilogx(self.volumes, self.nested_mean, "o-", label="nested windows at the origin")
         a.semilogx(self.volumes, self.ensemble_window_mean, "s--", label="ensemble (origin window)")
         a.axhline(self.point.mean, color="k", lw=1, label="E[k] (ensemble, one point)")
-        a.axhspan(self.point.ci_low, self.point.ci_high, color="k", alpha=0.1)
         a.set_xlabel("window volume V")
         a.set_ylabel("mean of window averages")
         a.legend(fontsize=8)
@@ -158,9 +174,8 @@ def ergodicity_study(
         ``field(microstructure) -> voxel array``; default the indicator of ``phase``
         (default the largest label), whose point variance is ``p (1 - p)``.
     ensemble_size : float, optional
-        Edge of the ensemble realizations (default: the largest window, rounded up to
-        a whole number of voxels); stationarity makes the point statistics independent
-        of it.
+        Edge of the ensemble realizations (default: twice the largest window, at most
+        ``size``); stationarity makes the point statistics independent of it.
     """
     f_of = field or _indicator(phase)
     d = int(model.ndim)
@@ -180,13 +195,19 @@ def ergodicity_study(
             "the windows must differ by at least one voxel"
         )
     big = f_of(model.sample([size] * d, resolution, seed))
-    sp_mean, sp_var, counts = [], [], []
+    sp_mean, sp_var, counts, lo, hi, nested = [], [], [], [], [], []
     for n in nvox:
         means = _window_means(big, int(n))
         counts.append(means.size)
         sp_mean.append(float(means.mean()))
         sp_var.append(float(means.var(ddof=1)) if means.size > 1 else np.nan)
-    ens_edge = ensemble_size if ensemble_size is not None else float(w[-1])
+        q = np.quantile(means, [0.05, 0.95])
+        lo.append(float(q[0]))
+        hi.append(float(q[1]))
+        nested.append(float(big[tuple(slice(0, int(n)) for _ in range(d))].mean()))
+    # twice the largest window: a window that is the whole periodic cell would not be a
+    # window of the infinite medium (its average has a smaller variance)
+    ens_edge = ensemble_size if ensemble_size is not None else min(float(size), 2.0 * w[-1])
     pts, origin = [], [[] for _ in nvox]
     ss = np.random.SeedSequence([seed, 1])
     for child in ss.spawn(realizations):
@@ -206,6 +227,9 @@ def ergodicity_study(
         n_windows=np.array(counts),
         spatial_mean=np.array(sp_mean),
         spatial_variance=np.array(sp_var),
+        spatial_low=np.array(lo),
+        spatial_high=np.array(hi),
+        nested_mean=np.array(nested),
         ensemble_window_mean=np.array([np.mean(o) for o in origin]),
         ensemble_window_variance=np.array([np.var(o, ddof=1) for o in origin]),
         point=point,

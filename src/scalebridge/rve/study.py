@@ -221,7 +221,11 @@ class RVEStudy:
     def summary(self, quantity: str, bc: str) -> list[Summary]:
         """Mean, standard deviation and interval per size (study order)."""
         conf = float(self.config.get("confidence", 0.95))
-        return [summarize(self.values(quantity, bc, s), conf) for s in self.sizes]
+        nan = math.nan
+        return [
+            summarize(v, conf) if v.size else Summary(0, nan, nan, nan, nan, conf)
+            for v in (self.values(quantity, bc, s) for s in self.sizes)
+        ]
 
     def bias(self, quantity: str) -> list[float]:
         """Per size ``(mean_KUBC - mean_SUBC) / mean_PBC`` (needs the three conditions)."""
@@ -236,7 +240,10 @@ class RVEStudy:
 
     def variance_law(self, quantity: str, bc: str = "periodic") -> VarianceLaw:
         """Fit of ``D^2(V) = c V^-alpha`` over the sizes (sample variances)."""
-        var = [self.values(quantity, bc, s).var(ddof=1) for s in self.sizes]
+        var = [
+            v.var(ddof=1) if v.size > 1 else np.nan
+            for v in (self.values(quantity, bc, s) for s in self.sizes)
+        ]
         return fit_variance_law([self.volume(s) for s in self.sizes], var)
 
     def realizations_needed(
@@ -294,10 +301,7 @@ class RVEStudy:
             else float(np.mean([r["descriptors"]["volume_fractions"].get(phase, 0.0) for r in big]))
         )
         r_big = np.array(big[0]["descriptors"]["s2_r"])
-        s2_big = np.nanmean(
-            np.array([[np.nan if x is None else x for x in r["descriptors"]["s2"]] for r in big]),
-            axis=0,
-        )
+        s2_big = _nanmean_rows([r["descriptors"]["s2"] for r in big])
         out = []
         for s in self.sizes:
             rs = [r for r in recs if math.isclose(r["edge"], s)]
@@ -393,6 +397,15 @@ class RVEStudy:
         return plot_rve_study(self, quantity, path)
 
 
+def _nanmean_rows(rows: Sequence[Sequence[float | None]]) -> Array:
+    """Column means of rows with ``None``/NaN gaps (NaN where a column has no value)."""
+    a = np.array([[np.nan if x is None else x for x in row] for row in rows], dtype=float)
+    ok = np.isfinite(a).any(axis=0)
+    out = np.full(a.shape[1], np.nan)
+    out[ok] = np.nanmean(a[:, ok], axis=0)
+    return out
+
+
 def _summary_dict(s: Summary) -> dict[str, float]:
     return {
         "n": s.n,
@@ -475,6 +488,11 @@ def rve_study(
     if not (math.isfinite(resolution) and resolution > 0):
         raise ValueError(f"resolution: got {resolution!r}; expected voxels per unit length > 0")
     model_desc = model.describe() if hasattr(model, "describe") else dict(model)
+    ndim0 = int(model_desc.get("ndim", getattr(model, "ndim", 3)))
+    try:  # fail here, with the model's message, rather than in every task
+        model.sample([min(sizes)] * ndim0, resolution, seed)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"sizes: the smallest cell {min(sizes)} is not valid: {exc}") from None
     mat_desc = _materials_description(materials)
     ndim = int(model_desc.get("ndim", getattr(model, "ndim", 3)))
     try:
