@@ -55,7 +55,9 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run(case: dict[str, Any], executor: Any, workers: int) -> dict[str, Any]:
+def run(
+    case: dict[str, Any], executor: Any, workers: int, figure: Path | None = None
+) -> dict[str, Any]:
     from scalebridge.materials import Conductivity
     from scalebridge.microstructure.random_models import RandomSpheres
     from scalebridge.rve import rve_study
@@ -79,6 +81,8 @@ def run(case: dict[str, Any], executor: Any, workers: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     q = "k_mean"
     rep = study.report(q)
+    if figure is not None:
+        study.plot(q, figure)
     solve_s = sum(r["task_s"] for r in study.records)
     return {
         "executor": executor if isinstance(executor, str) else study.executor,
@@ -160,7 +164,7 @@ def main() -> None:
             flush=True,
         )
 
-    show(run(case, "serial", 1))
+    show(run(case, "serial", 1, figure=out.with_suffix(".png")))
     # Dask: the cluster is started (and warmed: numba caches, FFTW wisdom) before the
     # clock starts, so that 1 and 2 workers are compared on the solves alone
     for workers in [1, 2] * a.repeat:

@@ -166,6 +166,12 @@ def plot_rve_study(
         except ValueError:
             pass
     conf = round(100 * float(study.config.get("confidence", 0.95)))
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax0.xaxis.set_major_formatter(ScalarFormatter())
+    for ax in (ax0, ax1):
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax0.set_xticks(sizes)
     ax0.set_xlabel("cell edge")
     ax0.set_ylabel(f"apparent {q} (mean, {conf} % band)")
     ax0.legend()

@@ -109,9 +109,13 @@ def load_rve_config(path: str | Path | None = None) -> RVEStudyConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML in {p}: {exc}") from None
     try:
-        return RVEStudyConfig.model_validate(data)
+        cfg = RVEStudyConfig.model_validate(data)
     except ValidationError as exc:
         raise _config_error(exc, str(p)) from None
+    if "file" in cfg.model:  # an image: resolve its path against the config's folder
+        resolved = (p.parent / Path(str(cfg.model["file"])).expanduser()).resolve()
+        cfg = cfg.model_copy(update={"model": {**cfg.model, "file": str(resolved)}})
+    return cfg
 
 
 def build_study(cfg: RVEStudyConfig) -> tuple[Any, dict[str, Any]]:

@@ -48,6 +48,14 @@ def model_from_description(desc: Mapping[str, Any]) -> Any:
 
     params = dict(desc)
     name = params.pop("model", None)
+    if name == "ImageWindows":  # a measured image, read from its file
+        from scalebridge.microstructure import load_microstructure
+
+        if "file" not in params:
+            raise ValueError("model: ImageWindows needs file = <path of the image>")
+        size = params.get("size")
+        ms = load_microstructure(params["file"], size=size)
+        return random_models.ImageWindows(ms)
     cls = getattr(random_models, str(name), None)
     if name is None or cls is None or not isinstance(cls, type):
         raise ValueError(f"model: unknown random model {name!r}")
@@ -488,6 +496,8 @@ def rve_study(
     if not (math.isfinite(resolution) and resolution > 0):
         raise ValueError(f"resolution: got {resolution!r}; expected voxels per unit length > 0")
     model_desc = model.describe() if hasattr(model, "describe") else dict(model)
+    if type(model).__name__ == "ImageWindows" and "file" not in model_desc:
+        model_desc = _image_description(model, store)
     ndim0 = int(model_desc.get("ndim", getattr(model, "ndim", 3)))
     try:  # fail here, with the model's message, rather than in every task
         model.sample([min(sizes)] * ndim0, resolution, seed)
@@ -574,6 +584,25 @@ def rve_study(
         workers=int(report.workers),
         resumed=int(report.skipped),
     )
+
+
+def _image_description(model: Any, store: str | Path | None) -> dict[str, Any]:
+    """Save the image of an `ImageWindows` model for the tasks (next to the store, or in
+    a temporary folder) and describe it by its file and content hash."""
+    import tempfile
+
+    from scalebridge.microstructure import save_microstructure
+
+    ms = model.microstructure
+    digest = hashlib.sha256(np.ascontiguousarray(ms.labels).tobytes()).hexdigest()[:16]
+    if store is not None:
+        path = Path(store).with_name(f"{Path(store).stem}-image-{digest}.npz")
+    else:
+        path = Path(tempfile.mkdtemp(prefix="scalebridge-image-")) / f"image-{digest}.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_microstructure(path, ms)
+    return {"model": "ImageWindows", "file": str(path), "ndim": ms.ndim, "sha256": digest}
 
 
 def _failure_dict(f: Any) -> dict[str, Any]:
