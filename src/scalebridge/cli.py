@@ -520,3 +520,163 @@ def rve_study_command(
         )
     if study.failures:
         raise typer.Exit(EXIT_FAILURE)
+
+
+# --------------------------------------------------------------------------- asymptotic
+_SHORT = {
+    "L2(u_eps - u0)": "L2",
+    "H1(u_eps - u0 - eps u1)": "H1",
+    "H1 interior": "H1 int",
+    "H1 boundary layer": "H1 2ε",
+    "H1 with cut-off": "H1 cut",
+    "L2 flux": "flux",
+}
+
+
+def _print_asymptotic(console: Console, study: Any, seconds: float) -> None:
+    from scalebridge.asymptotic import NORMS
+
+    a = study.correctors.a_hom
+    table = Table(title=f"{study.coefficient.name}", header_style="bold")
+    table.add_column("ε", justify="right")
+    table.add_column("dofs", justify="right")
+    for n in NORMS:
+        table.add_column(_SHORT[n], justify="right")
+    for r in study.results:
+        table.add_row(
+            f"1/{round(1 / r.eps):d}" if abs(1 / r.eps - round(1 / r.eps)) < 1e-9 else f"{r.eps:g}",
+            f"{r.unknowns:,}",
+            *(f"{r.errors[n]:.2e}" for n in NORMS),
+        )
+    table.add_row("[bold]rate[/]", "", *(f"[bold]{study.rate(n):.2f}[/]" for n in NORMS))
+    console.print(table)
+    console.print(
+        "L2 = ‖u_ε − u₀‖, H1 = |u_ε − u₀ − εu₁| over the domain, its interior, the strip "
+        "of width 2ε along the boundary, with the cut-off corrector; flux = "
+        "‖a∇u_ε − a(I+∇χ)∇u₀‖"
+    )
+    diag = ", ".join(_fmt(v) for v in np.diag(a))
+    console.print(
+        f"a_hom diagonal [{diag}] (cell: {study.correctors.method}); {seconds:.1f} s. "
+        "Expected rates: L2 1, H1 interior 1, H1 global and layer 1/2 (1 when the "
+        "correctors are constant along the boundary, e.g. a separable a(y))"
+    )
+
+
+@app.command("asymptotic")
+def asymptotic_command(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="TOML config; the built-in 2D study when omitted."),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for summary.json and figures.")
+    ] = Path("scalebridge-asymptotic"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal output.")] = False,
+) -> None:
+    """Two-scale expansion against fine-scale solves: errors and rates in ε.
+
+    For every coefficient of the config and every ε: the direct fine-scale solve, the
+    homogenized solution (correctors from the cell problems), the first-order
+    reconstruction, and the L2/H1 errors over the domain, its interior and its boundary
+    layer. Writes OUTPUT/summary.json, OUTPUT/rates.png (log-log, fitted slopes),
+    OUTPUT/fields.png (u_ε, u₀ and the boundary layer) and OUTPUT/scale_separation.png.
+    """
+    import time
+
+    from scalebridge.asymptotic import asymptotic_study, scale_separation
+    from scalebridge.asymptotic.plots import plot_fields, plot_rates, plot_scale_separation
+    from scalebridge.io.asymptotic_config import (
+        coefficient_from_expression,
+        load_asymptotic_config,
+    )
+
+    source = str(config) if config is not None else "built-in default"
+    try:
+        cfg = load_asymptotic_config(config)
+        coefs = [
+            coefficient_from_expression(c.expression, cfg.problem.ndim, c.name)
+            for c in cfg.coefficient
+        ]
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except ValueError as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: coefficient.{exc}")
+    console = None if (json_output or quiet) else Console(highlight=False)
+    if console is not None:
+        console.print(f"[bold]scalebridge asymptotic[/] {_version()}  —  config: {escape(source)}")
+    st = cfg.study
+    studies, times = [], []
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for i, coef in enumerate(coefs):
+            t0 = time.perf_counter()
+            study = asymptotic_study(
+                coef,
+                st.eps,
+                f=cfg.problem.f,
+                lower=cfg.problem.lower,
+                upper=cfg.problem.upper,
+                elements_per_period=st.elements_per_period,
+                order=st.order,
+                cell_resolution=st.cell_resolution,
+                interior=st.interior,
+                keep_fields=(i == 0),
+            )
+            times.append(time.perf_counter() - t0)
+            studies.append(study)
+            if console is not None:
+                _print_asymptotic(console, study, times[-1])
+        sep = None
+        if st.scale_separation:
+            sep = scale_separation(
+                coefs[0], st.scale_separation, elements_per_period=st.elements_per_period
+            )
+            if console is not None:
+                console.print(
+                    "Scale separation (interior H1 error, refined period vs enlarged domain): "
+                    + ", ".join(
+                        f"1/{r}: {a:.4e} / {b:.4e}"
+                        for r, a, b in zip(
+                            sep["ratios"],
+                            sep["refined_period"],
+                            sep["enlarged_domain"],
+                            strict=True,
+                        )
+                    )
+                    + f"; max relative difference {sep['max_relative_difference']:.1e}"
+                )
+    except (ValueError, NotImplementedError) as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: {exc}")
+    except ConvergenceError as exc:
+        _fail(EXIT_FAILURE, f"a solve did not converge: {exc}")
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"--output: cannot write to {output}: {exc}")
+    plot_rates(studies, output / "rates.png")
+    plot_fields(studies[0], studies[0].results[-1], output / "fields.png")
+    files = {
+        "summary": str(output / "summary.json"),
+        "rates": str(output / "rates.png"),
+        "fields": str(output / "fields.png"),
+    }
+    if sep is not None:
+        plot_scale_separation(sep, output / "scale_separation.png")
+        files["scale_separation"] = str(output / "scale_separation.png")
+    summary = {
+        "scalebridge_version": _version(),
+        "config_source": source,
+        "studies": [s.to_dict() for s in studies],
+        "scale_separation": sep,
+        "wall_time_s": sum(times),
+        "files": files,
+        "config": cfg.model_dump(mode="json", exclude_none=True),
+    }
+    write_json_atomic(output / "summary.json", summary)
+    if json_output:
+        typer.echo(json.dumps(to_jsonable(summary), indent=2))
+    elif console is not None:
+        names = ", ".join(Path(f).name for f in files.values())
+        console.print(f"results written to {escape(str(output))}/ ({names})")
