@@ -13,7 +13,13 @@ from scalebridge.asymptotic.cell import (
     default_coefficient,
     separable_a_hom,
 )
-from scalebridge.asymptotic.fem import box_mesh, lagrange_basis, solve_diffusion
+from scalebridge.asymptotic.fem import (
+    as_skfem_mesh,
+    box_mesh,
+    lagrange_basis,
+    solve_diffusion,
+    solve_homogenized,
+)
 from scalebridge.asymptotic.study import (
     NORMS,
     AsymptoticStudy,
@@ -29,6 +35,7 @@ __all__ = [
     "Correctors",
     "EpsResult",
     "PeriodicCoefficient",
+    "as_skfem_mesh",
     "asymptotic_study",
     "box_mesh",
     "cell_correctors",
@@ -38,4 +45,5 @@ __all__ = [
     "scale_separation",
     "separable_a_hom",
     "solve_diffusion",
+    "solve_homogenized",
 ]

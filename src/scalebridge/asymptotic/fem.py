@@ -194,3 +194,45 @@ def solve_diffusion(
     sol, its = _solve_spd(Kc, bc, tol)
     u[interior] = sol
     return DiffusionSolution(basis, u, its)
+
+
+def as_skfem_mesh(mesh: Any) -> Any:
+    """A scikit-fem mesh from a scikit-fem mesh, a `meshio.Mesh` or a mesh file path."""
+    import skfem
+
+    if isinstance(mesh, skfem.Mesh):
+        return mesh
+    try:
+        import meshio
+    except ImportError:  # pragma: no cover - meshio is a dependency
+        meshio = None
+    from skfem.io.meshio import from_meshio
+
+    if meshio is not None and isinstance(mesh, meshio.Mesh):
+        return from_meshio(mesh)
+    if isinstance(mesh, str | bytes) or hasattr(mesh, "__fspath__"):
+        return from_meshio(meshio.read(mesh))
+    raise ValueError(
+        f"mesh: got {type(mesh).__name__}; expected a scikit-fem Mesh, a meshio.Mesh or a "
+        "mesh file path"
+    )
+
+
+def solve_homogenized(
+    a_hom: Any,
+    mesh: Any,
+    f: float | Callable[[Array], Array] = 1.0,
+    g: float | Callable[[Array], Array] = 0.0,
+    order: int = 2,
+) -> DiffusionSolution:
+    """The homogenized problem ``-div(a_hom grad u0) = f``, ``u0 = g`` on the boundary,
+    on any mesh (scikit-fem, meshio or a file: gmsh ``.msh``, ``.vtu``, ...).
+
+    ``a_hom`` is the ``(d, d)`` matrix or a `Correctors` (its ``a_hom``).
+    """
+    A = np.asarray(getattr(a_hom, "a_hom", a_hom), dtype=float)
+    m = as_skfem_mesh(mesh)
+    d = m.dim()
+    if A.shape not in ((), (d, d)):
+        raise ValueError(f"a_hom: got shape {A.shape}; expected a scalar or ({d}, {d})")
+    return solve_diffusion(lagrange_basis(m, order), A, f, g)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -144,7 +145,18 @@ class PeriodicSolver:
         u = np.zeros(self.op.field_shape)
         self.op.apply(u, b, Efull)
         np.negative(b, out=b)
-        _, history = pcg(self.op.apply, self.precondition, b, u, self.settings, callback=callback)
+        # element loads ~ |L| |E| / h per node: the scale below which b is round-off
+        big = max(float(np.abs(T).max()) for T in self.op.tensors)
+        scale = math.sqrt(b.size) * big * float(np.abs(Efull).max()) / float(min(self.op.spacing))
+        _, history = pcg(
+            self.op.apply,
+            self.precondition,
+            b,
+            u,
+            self.settings,
+            callback=callback,
+            load_scale=scale,
+        )
         del b
         fields = self.op.fields(u, Efull)
         return assemble_solution(
