@@ -1,0 +1,236 @@
+"""FE-HMM studies: errors against a fine-scale or homogenized reference, timings, plots.
+
+Errors are measured on a fine mesh nested in the macro mesh (its divisions a multiple of
+``N``), where the macro P1/Q1 solution is represented exactly: relative L2 and H1
+(semi-norm) errors of ``u_H - u_ref``.  Against the fine solution ``u^eps`` the H1
+error keeps an O(1) part (``u_H`` has no oscillating corrector); against the
+homogenized ``u0`` it converges in ``H`` down to the micro modelling error.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scalebridge.coupling.hmm import MultiscaleCoefficient, effective_tensors, solve_hmm
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference solution on a fine mesh: its basis, nodal values and solve time."""
+
+    basis: Any
+    u: Array
+    wall_time: float
+    kind: str
+
+
+def fine_divisions(eps: float, per_eps: int, multiple_of: Sequence[int]) -> int:
+    """Smallest count of divisions with ``h <= eps / per_eps``, a multiple of every ``N``."""
+    m = math.lcm(*[int(k) for k in multiple_of]) if multiple_of else 1
+    need = math.ceil(per_eps / eps - 1e-9)
+    return m * math.ceil(need / m)
+
+
+def solve_fine(
+    coefficient: MultiscaleCoefficient,
+    f: float | Callable[[Array], Array] = 1.0,
+    *,
+    per_eps: int = 8,
+    multiple_of: Sequence[int] = (),
+) -> Reference:
+    """Fine-scale Q1 (P1 in 1D) solve on the unit box with ``h <= eps / per_eps``."""
+    from scalebridge.asymptotic.fem import (
+        box_mesh,
+        lagrange_basis,
+        quadrature_points,
+        solve_diffusion,
+    )
+
+    d = coefficient.ndim
+    n = fine_divisions(coefficient.eps, per_eps, multiple_of)
+    t0 = time.perf_counter()
+    basis = lagrange_basis(box_mesh([0.0] * d, [1.0] * d, [n] * d), 1)
+    sol = solve_diffusion(basis, coefficient(quadrature_points(basis)), f, 0.0)
+    return Reference(basis, sol.u, time.perf_counter() - t0, f"fine Q1, h = 1/{n}")
+
+
+def solve_reference_homogenized(
+    a_hom: Array,
+    d: int,
+    f: float | Callable[[Array], Array] = 1.0,
+    *,
+    divisions: int = 128,
+) -> Reference:
+    """Homogenized ``u0`` (constant ``a_hom``) with Q2/P2 on the unit box."""
+    from scalebridge.asymptotic.fem import box_mesh, solve_homogenized
+
+    t0 = time.perf_counter()
+    sol = solve_homogenized(a_hom, box_mesh([0.0] * d, [1.0] * d, [divisions] * d), f, order=2)
+    return Reference(sol.basis, sol.u, time.perf_counter() - t0, f"u0, Q2 h = 1/{divisions}")
+
+
+def relative_errors(sol: Any, ref: Reference) -> dict[str, float]:
+    """Relative L2 and H1-semi errors of an `HMMSolution` against a nested reference."""
+    from skfem.models import laplace, mass
+
+    uH = sol.basis.probes(np.asarray(ref.basis.doflocs)) @ sol.u
+    e = uH - ref.u
+    M = mass.assemble(ref.basis)
+    K = laplace.assemble(ref.basis)
+    return {
+        "l2": float(np.sqrt(e @ (M @ e) / (ref.u @ (M @ ref.u)))),
+        "h1": float(np.sqrt(e @ (K @ e) / (ref.u @ (K @ ref.u)))),
+    }
+
+
+def fitted_rate(h: Sequence[float], err: Sequence[float]) -> float:
+    """Slope of ``log err`` against ``log h`` (least squares)."""
+    return float(np.polyfit(np.log(np.asarray(h)), np.log(np.asarray(err)), 1)[0])
+
+
+def convergence_in_h(
+    coefficient: MultiscaleCoefficient,
+    Ns: Sequence[int],
+    a_hom: Array,
+    f: float | Callable[[Array], Array] = 1.0,
+    *,
+    ref_divisions: int | None = None,
+    **hmm_options: Any,
+) -> dict[str, Any]:
+    """FE-HMM errors against ``u0`` (homogenized with ``a_hom``) for macro meshes ``Ns``.
+
+    Returns ``{"rows": [{"N", "H", "l2", "h1", "micro_s", "macro_s"}], "rate_l2",
+    "rate_h1"}``; expected rates 2 and 1 down to the micro modelling error.
+    """
+    d = coefficient.ndim
+    nref = ref_divisions or math.lcm(*Ns) * max(1, 128 // math.lcm(*Ns))
+    ref = solve_reference_homogenized(np.asarray(a_hom), d, f, divisions=nref)
+    rows = []
+    for N in Ns:
+        sol = solve_hmm(coefficient, int(N), f, **hmm_options)
+        err = relative_errors(sol, ref)
+        rows.append(
+            {"N": int(N), "H": 1.0 / N, **err, "micro_s": sol.micro_time, "macro_s": sol.macro_time}
+        )
+    H = [r["H"] for r in rows]
+    return {
+        "rows": rows,
+        "rate_l2": fitted_rate(H, [r["l2"] for r in rows]),
+        "rate_h1": fitted_rate(H, [r["h1"] for r in rows]),
+    }
+
+
+def tensor_error_vs_delta(
+    coefficient: MultiscaleCoefficient,
+    ratios: Sequence[float],
+    a_hom: Array,
+    point: Sequence[float],
+    couplings: Sequence[str] = ("periodic", "dirichlet"),
+    voxels_per_eps: int = 16,
+) -> list[dict[str, Any]]:
+    """Relative error ``|A_K - a_hom| / |a_hom|`` (Frobenius) at one point vs ``delta/eps``."""
+    from scalebridge.coupling.hmm import hmm_settings
+
+    x = np.asarray(point, dtype=float).reshape(-1, 1)
+    ref = np.asarray(a_hom)
+    rows = []
+    for c in couplings:
+        for r in ratios:
+            s = hmm_settings(c, float(r), voxels_per_eps)
+            t0 = time.perf_counter()
+            A = effective_tensors(coefficient, x, s)[0]
+            rows.append(
+                {
+                    "coupling": c,
+                    "delta_over_eps": float(r),
+                    "error": float(np.linalg.norm(A - ref) / np.linalg.norm(ref)),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+    return rows
+
+
+def compare_with_fine(
+    coefficient: MultiscaleCoefficient,
+    N: int,
+    f: float | Callable[[Array], Array] = 1.0,
+    *,
+    per_eps: int = 8,
+    a_hom: Array | None = None,
+    **hmm_options: Any,
+) -> dict[str, Any]:
+    """One FE-HMM and one fine-scale solve in the same run: errors and wall times.
+
+    ``speedup`` is the fine solve time over the whole FE-HMM time (micro + macro).
+    """
+    fine = solve_fine(coefficient, f, per_eps=per_eps, multiple_of=[N])
+    sol = solve_hmm(coefficient, N, f, **hmm_options)
+    out: dict[str, Any] = {
+        "N": N,
+        "eps": coefficient.eps,
+        "fine_dofs": int(fine.basis.N),
+        "fine_s": fine.wall_time,
+        "hmm_s": sol.wall_time,
+        "micro_s": sol.micro_time,
+        "speedup": fine.wall_time / sol.wall_time,
+        "vs_fine": relative_errors(sol, fine),
+    }
+    if a_hom is not None:
+        nref = fine_divisions(1.0 / 128, 1, [N])
+        ref0 = solve_reference_homogenized(np.asarray(a_hom), coefficient.ndim, f, divisions=nref)
+        out["vs_u0"] = relative_errors(sol, ref0)
+    return out
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A Markdown table of ``rows`` (floats in ``%.3g``)."""
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = ""
+    for r in rows:
+        cells = [f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in columns]
+        body += "| " + " | ".join(cells) + " |\n"
+    return head + body
+
+
+def plot_convergence(
+    study: dict[str, Any], delta_rows: Sequence[dict[str, Any]], path: str
+) -> Path:
+    """Two panels: errors vs ``H`` (against ``u0``) and ``A_K`` error vs ``delta/eps``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scalebridge.io.plots import save_figure
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    H = np.array([r["H"] for r in study["rows"]])
+    for key, p in (("l2", 2), ("h1", 1)):
+        e = np.array([r[key] for r in study["rows"]])
+        ax1.loglog(H, e, "o-", label=f"{key.upper()} (rate {study['rate_' + key]:.2f})")
+        ax1.loglog(H, e[-1] * (H / H[-1]) ** p, "k:", lw=0.8)
+    ax1.set_xlabel("H")
+    ax1.set_ylabel("relative error vs u0")
+    ax1.legend()
+    for c in sorted({r["coupling"] for r in delta_rows}):
+        rr = [r for r in delta_rows if r["coupling"] == c]
+        x = [r["delta_over_eps"] for r in rr]
+        y = [max(r["error"], 1e-16) for r in rr]
+        ax2.loglog(x, y, "o-", label=c)
+    ax2.set_xlabel("delta / eps")
+    ax2.set_ylabel("|A_K - a_hom| / |a_hom|")
+    ax2.legend()
+    fig.tight_layout()
+    out = save_figure(fig, path)
+    plt.close(fig)
+    return out
