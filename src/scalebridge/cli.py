@@ -679,3 +679,184 @@ def asymptotic_command(
     elif console is not None:
         names = ", ".join(Path(f).name for f in files.values())
         console.print(f"results written to {escape(str(output))}/ ({names})")
+
+
+# --------------------------------------------------------------------------- multiscale
+def _multiscale_config(config: Path | None) -> dict[str, Any]:
+    import tomllib
+    from importlib import resources
+
+    p = (
+        Path(str(resources.files("scalebridge").joinpath("data", "multiscale_default.toml")))
+        if config is None
+        else config
+    )
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    method = data.get("method", "both")
+    if method not in ("msfem", "hmm", "both"):
+        raise ConfigError(f"method: got {method!r}; expected 'msfem', 'hmm' or 'both'", str(p))
+    unknown = set(data) - {"method", "msfem", "hmm"}
+    if unknown:
+        raise ConfigError(f"unknown table(s) {sorted(unknown)}; allowed: method, [msfem], [hmm]")
+    return data
+
+
+@app.command("multiscale")
+def multiscale_command(
+    config: Annotated[
+        Path | None, typer.Argument(help="TOML config; the built-in study when omitted.")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for summary.json and figures.")
+    ] = Path("scalebridge-multiscale"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal output.")] = False,
+) -> None:
+    """MsFEM resonance study and FE-HMM study against fine-scale solves.
+
+    MsFEM: errors of every local-problem variant (linear, oscillatory, oversampling,
+    periodic correctors) for a sweep of H/ε, offline and online times against the fine
+    solve. FE-HMM: convergence in H against the homogenized solution, the error of the
+    micro effective tensor against δ/ε (periodic and Dirichlet coupling), and one
+    timing against the fine solve. Writes OUTPUT/summary.json, OUTPUT/msfem.png and
+    OUTPUT/hmm.png.
+    """
+    import time
+
+    source = str(config) if config is not None else "built-in default"
+    try:
+        data = _multiscale_config(config)
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    console = None if (json_output or quiet) else Console(highlight=False)
+    method = data.get("method", "both")
+    summary: dict[str, Any] = {"scalebridge_version": _version(), "config_source": source}
+    files: dict[str, str] = {"summary": str(output / "summary.json")}
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"--output: cannot create {output}: {exc}")
+    t_all = time.perf_counter()
+    try:
+        if method in ("msfem", "both"):
+            from scalebridge.coupling.msfem_study import (
+                msfem_resonance_study,
+                plot_resonance_study,
+            )
+
+            m = dict(data.get("msfem", {}))
+            allowed = {"eps", "ratios", "variants", "oversampling", "fine_per_eps"}
+            if set(m) - allowed:
+                raise ConfigError(
+                    f"msfem: unknown key(s) {sorted(set(m) - allowed)}; allowed {sorted(allowed)}"
+                )
+            study = msfem_resonance_study(**m)
+            plot_resonance_study(study, output / "msfem.png")
+            files["msfem_figure"] = str(output / "msfem.png")
+            summary["msfem"] = {
+                "eps": study.eps,
+                "fine_cells": study.fine_cells,
+                "fine_s": study.fine_time_s,
+                "rows": [dataclasses_asdict(r) for r in study.rows],
+            }
+            if console is not None:
+                console.print(f"[bold]MsFEM[/], ε = {study.eps:g}: relative H1 error")
+                console.print(study.table("h1"))
+                console.print(study.timing_table())
+        if method in ("hmm", "both"):
+            summary["hmm"] = _run_hmm(dict(data.get("hmm", {})), output, console)
+            files["hmm_figure"] = str(output / "hmm.png")
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: {exc}")
+    except (ValueError, TypeError) as exc:
+        _fail(EXIT_BAD_INPUT, f"{source}: {exc}")
+    except ConvergenceError as exc:
+        _fail(EXIT_FAILURE, f"a solve did not converge: {exc}")
+    summary["wall_time_s"] = time.perf_counter() - t_all
+    summary["files"] = files
+    write_json_atomic(output / "summary.json", summary)
+    if json_output:
+        typer.echo(json.dumps(to_jsonable(summary), indent=2))
+    elif console is not None:
+        names = ", ".join(Path(f).name for f in files.values())
+        console.print(
+            f"{summary['wall_time_s']:.1f} s; results written to {escape(str(output))}/ ({names})"
+        )
+
+
+def dataclasses_asdict(obj: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(obj)
+
+
+def _run_hmm(h: dict[str, Any], output: Path, console: Console | None) -> dict[str, Any]:
+    from scalebridge.asymptotic import cell_correctors
+    from scalebridge.coupling.hmm import MultiscaleCoefficient
+    from scalebridge.coupling.hmm_study import (
+        compare_with_fine,
+        convergence_in_h,
+        plot_convergence,
+        tensor_error_vs_delta,
+    )
+    from scalebridge.io.asymptotic_config import coefficient_from_expression
+
+    allowed = {"cell", "eps", "macro", "delta_over_eps", "compare"}
+    if set(h) - allowed:
+        raise ConfigError(
+            f"hmm: unknown key(s) {sorted(set(h) - allowed)}; allowed {sorted(allowed)}"
+        )
+    cell = coefficient_from_expression(
+        h.get("cell", "1/((2 + 1.8*sin(2*pi*y1))*(2 + 1.8*sin(2*pi*y2)))"), 2, "cell"
+    )
+    eps = float(h.get("eps", 1 / 64))
+    coef = MultiscaleCoefficient.periodic(cell, eps)
+    a_hom = cell_correctors(cell, 128).a_hom
+    conv = convergence_in_h(coef, list(h.get("macro", [2, 4, 8, 16])), a_hom)
+    delta = tensor_error_vs_delta(
+        coef, list(h.get("delta_over_eps", [1, 2, 4, 8])), a_hom, point=[0.37, 0.52]
+    )
+    cmp = compare_with_fine(coef, int(h.get("compare", 16)), a_hom=a_hom)
+    plot_convergence(conv, delta, str(output / "hmm.png"))
+    if console is not None:
+        console.print(
+            f"[bold]FE-HMM[/], ε = {eps:g}, a_hom diagonal {np.diag(a_hom).round(6).tolist()}"
+        )
+        table = Table(title="Convergence in H against u₀ (relative)", header_style="bold")
+        for col in ("N", "L2", "H1", "micro s"):
+            table.add_column(col, justify="right")
+        for r in conv["rows"]:
+            table.add_row(str(r["N"]), f"{r['l2']:.3e}", f"{r['h1']:.3e}", f"{r['micro_s']:.2f}")
+        console.print(table)
+        console.print(
+            f"rates: L2 {conv['rate_l2']:.2f}, H1 {conv['rate_h1']:.2f} (expected 2 and 1)"
+        )
+        t2 = Table(title="|A_K − a_hom| / |a_hom| against δ/ε", header_style="bold")
+        t2.add_column("δ/ε", justify="right")
+        couplings = list(dict.fromkeys(r["coupling"] for r in delta))
+        for c in couplings:
+            t2.add_column(c, justify="right")
+        err = {(r["coupling"], r["delta_over_eps"]): r["error"] for r in delta}
+        for q in dict.fromkeys(r["delta_over_eps"] for r in delta):
+            t2.add_row(f"{q:g}", *(f"{err[c, q]:.2e}" for c in couplings))
+        console.print(t2)
+        console.print(
+            f"fine solve {cmp['fine_dofs']:,} unknowns {cmp['fine_s']:.2f} s, FE-HMM (N = "
+            f"{cmp['N']}) {cmp['hmm_s']:.2f} s: {cmp['speedup']:.1f}x faster; errors vs fine "
+            f"L2 {cmp['vs_fine']['l2']:.3f}, vs u0 L2 "
+            f"{cmp.get('vs_u0', {}).get('l2', float('nan')):.4f}"
+        )
+    return {
+        "eps": eps,
+        "a_hom": a_hom.tolist(),
+        "convergence": conv,
+        "delta": delta,
+        "compare": cmp,
+    }
