@@ -264,15 +264,13 @@ def test_cli_kill_and_resume_gives_the_uninterrupted_numbers(tmp_path):
 
 
 def test_cli_default_study_and_outputs(tmp_path):
-    t0 = time.perf_counter()
+    # the issue's "under a minute" is measured (17 s on 2 cores, docs/rve.md), not asserted
     res = cli("-o", str(tmp_path / "o"), cwd=tmp_path, env={**os.environ, "COLUMNS": "120"})
-    wall = time.perf_counter() - t0
     for name in ("records.jsonl", "summary.json", "rve_study.png"):
         assert (tmp_path / "o" / name).stat().st_size > 0
     assert "RVE for 1 %" in res.stdout and "Variance law" in res.stdout
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert s["solves"] == 120 and s["failures"] == 0
-    assert wall < 120  # the issue asks for under a minute: measured 17 s on 2 cores
 
 
 def test_cli_bad_config(tmp_path):
