@@ -683,20 +683,16 @@ def asymptotic_command(
 
 # --------------------------------------------------------------------------- multiscale
 def _multiscale_config(config: Path | None) -> dict[str, Any]:
-    import tomllib
     from importlib import resources
+
+    from scalebridge.io.config import read_toml
 
     p = (
         Path(str(resources.files("scalebridge").joinpath("data", "multiscale_default.toml")))
         if config is None
         else config
     )
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    data = read_toml(p)
     method = data.get("method", "both")
     if method not in ("msfem", "hmm", "both"):
         raise ConfigError(f"method: got {method!r}; expected 'msfem', 'hmm' or 'both'", str(p))

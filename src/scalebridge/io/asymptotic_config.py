@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
-from scalebridge.io.config import ConfigError, _config_error, _Section
+from scalebridge.io.config import _config_error, _Section, read_toml
 
 __all__ = ["AsymptoticConfig", "coefficient_from_expression", "load_asymptotic_config"]
 
@@ -109,16 +108,7 @@ def default_asymptotic_config_path() -> Path:
 def load_asymptotic_config(path: str | Path | None = None) -> AsymptoticConfig:
     """Read and validate an ``asymptotic`` TOML config (the built-in one when ``None``)."""
     p = default_asymptotic_config_path() if path is None else Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    data = read_toml(p)
     try:
         cfg = AsymptoticConfig.model_validate(data)
     except ValidationError as exc:

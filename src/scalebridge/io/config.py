@@ -379,6 +379,23 @@ def parse_config(
     return config
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; a missing, unreadable or malformed file raises `ConfigError`
+    (the message gives the path, and line and column for a syntax error)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    return data
+
+
 def load_config(path: str | Path | None = None) -> HomogenizeConfig:
     """Read and validate a ``homogenize`` TOML config (the built-in default when ``None``).
 
@@ -394,14 +411,5 @@ def load_config(path: str | Path | None = None) -> HomogenizeConfig:
     'random_inclusions'
     """
     p = default_config_path() if path is None else Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    data = read_toml(p)
     return parse_config(data, base_dir=p.parent, source=str(p))

@@ -15,14 +15,13 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictInt, ValidationError, field_validator, model_validator
 
-from scalebridge.io.config import ConfigError, PhaseSpec, _config_error, _Section
+from scalebridge.io.config import ConfigError, PhaseSpec, _config_error, _Section, read_toml
 
 __all__ = ["RVEStudyConfig", "build_study", "default_rve_config_path", "load_rve_config"]
 
@@ -98,16 +97,7 @@ def default_rve_config_path() -> Path:
 def load_rve_config(path: str | Path | None = None) -> RVEStudyConfig:
     """Read and validate an ``rve-study`` TOML config (the built-in one when ``None``)."""
     p = default_rve_config_path() if path is None else Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    data = read_toml(p)
     try:
         cfg = RVEStudyConfig.model_validate(data)
     except ValidationError as exc:
