@@ -138,6 +138,33 @@ class TestStudy:
         path = plot_resonance_study(study, tmp_path / "res.png")
         assert path.read_bytes()[:4] == b"\x89PNG"
 
+    def test_fixed_h_design(self, tmp_path):
+        """H = 1/4 fixed, eps = H / ratio: one fine reference per eps (M = 32, 64, 128).
+        Measured H1: linear 0.411, 0.364, 0.335; oversampling 0.306, 0.307, 0.307
+        (max/min 1.003); L2: oversampling 0.101, 0.091, 0.091 (max/min 1.11).  0.6 s."""
+        study = msfem_resonance_study(
+            ratios=(1.0, 2.0, 4.0), variants=("linear", "oversampling"), mode="fixed-H", coarse=4
+        )
+        assert study.mode == "fixed-H" and study.coarse == 4
+        assert [(r.coarse, r.fine, r.fine_cells) for r in study.rows[::2]] == [
+            (4, 8, 32),
+            (4, 16, 64),
+            (4, 32, 128),
+        ]
+        assert [1 / r.eps for r in study.rows[::2]] == pytest.approx([4, 8, 16])
+        assert study.eps == pytest.approx(1 / 16) and study.fine_cells == 128
+        assert "| 2 | 8 | 4 | 16 | 64 |" in study.table()
+        assert "| 4 | 16 | 128 |" in study.timing_table()
+        _, ovs_h1 = study.curve("oversampling", "h1")
+        _, ovs_l2 = study.curve("oversampling", "l2")
+        _, lin_h1 = study.curve("linear", "h1")
+        assert ovs_h1.max() / ovs_h1.min() < 1.05  # measured 1.003: no resonance
+        assert ovs_l2.max() / ovs_l2.min() < 1.3  # measured 1.11
+        excess = lin_h1 / ovs_h1  # measured 1.34, 1.19, 1.09: resonance fades as eps / H
+        assert excess[0] > 1.25 and excess[-1] < 1.15 and np.all(np.diff(excess) < 0)
+        path = plot_resonance_study(study, tmp_path / "fixed_h.png")
+        assert path.read_bytes()[:4] == b"\x89PNG"
+
 
 class TestBadInputs:
     def test_coarse_not_multiple_of_fine(self):
@@ -170,6 +197,18 @@ class TestBadInputs:
         args = {"coarse": 2, "fine": 2, **kwargs}
         with pytest.raises(ValueError, match=match):
             msfem_solve(lambda x: 1 + 0 * x[0], **args)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"mode": "fixed-h"}, "mode"),
+            ({"mode": "fixed-H", "coarse": 0}, "coarse"),
+            ({"mode": "fixed-H", "coarse": 4, "ratios": (0.1,)}, "ratios"),
+        ],
+    )
+    def test_bad_study_mode(self, kwargs, match):
+        with pytest.raises(ValueError, match=match):
+            msfem_resonance_study(variants=("linear",), **kwargs)
 
     def test_unknown_variant_in_study(self):
         with pytest.raises(ValueError, match="variants: got 'quadratic'"):

@@ -748,7 +748,15 @@ def multiscale_command(
             )
 
             m = dict(data.get("msfem", {}))
-            allowed = {"eps", "ratios", "variants", "oversampling", "fine_per_eps"}
+            allowed = {
+                "eps",
+                "ratios",
+                "variants",
+                "oversampling",
+                "fine_per_eps",
+                "mode",
+                "coarse",
+            }
             if set(m) - allowed:
                 raise ConfigError(
                     f"msfem: unknown key(s) {sorted(set(m) - allowed)}; allowed {sorted(allowed)}"
@@ -757,13 +765,19 @@ def multiscale_command(
             plot_resonance_study(study, output / "msfem.png")
             files["msfem_figure"] = str(output / "msfem.png")
             summary["msfem"] = {
+                "mode": study.mode,
                 "eps": study.eps,
                 "fine_cells": study.fine_cells,
                 "fine_s": study.fine_time_s,
                 "rows": [dataclasses_asdict(r) for r in study.rows],
             }
             if console is not None:
-                console.print(f"[bold]MsFEM[/], ε = {study.eps:g}: relative H1 error")
+                where = (
+                    f"H = 1/{study.coarse} fixed, ε varying"
+                    if study.mode == "fixed-H"
+                    else f"ε = {study.eps:g} fixed, H varying"
+                )
+                console.print(f"[bold]MsFEM[/] ({where}): relative H1 error")
                 console.print(study.table("h1"))
                 console.print(study.timing_table())
         if method in ("hmm", "both"):

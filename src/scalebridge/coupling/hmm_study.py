@@ -175,7 +175,7 @@ def relative_errors(sol: Any, ref: Reference, *, chunk: int = 65536) -> dict[str
         gr = np.zeros((d, *shape))
         for j, phi in enumerate(rb.basis):
             c = ru[dofs[j, sl]][:, None]
-            ur += c * phi[0].value[sl]
+            ur += c * np.asarray(phi[0])[sl]
             gr += c * phi[0].grad[:, sl]
         w = dx[sl]
         e, ge = uH - ur, gH - gr
