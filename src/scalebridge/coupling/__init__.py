@@ -36,6 +36,13 @@ from scalebridge.coupling.msfem_study import (
     msfem_resonance_study,
     plot_resonance_study,
 )
+from scalebridge.coupling.msfem_tri import (
+    MsFEMTriSolution,
+    coarse_p1_tri,
+    msfem_solve_tri,
+    msfem_tri_errors,
+    tri_fine_reference,
+)
 
 __all__ = [
     "FineReference",
@@ -44,18 +51,23 @@ __all__ = [
     "LinearBoundary",
     "MsFEMErrors",
     "MsFEMSolution",
+    "MsFEMTriSolution",
     "MultiscaleCoefficient",
     "OscillatoryBoundary",
     "Oversampling",
     "PeriodicCorrectors",
     "ResonanceStudy",
+    "coarse_p1_tri",
     "default_coefficient",
     "effective_tensors",
     "hmm_settings",
     "msfem_errors",
     "msfem_resonance_study",
     "msfem_solve",
+    "msfem_solve_tri",
+    "msfem_tri_errors",
     "plot_resonance_study",
     "solve_fine_reference",
     "solve_hmm",
+    "tri_fine_reference",
 ]
