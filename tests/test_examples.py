@@ -22,7 +22,7 @@ def load(name: str):
 
 
 def test_every_python_example_is_tested():
-    tested = {"laminate_check", "polycrystal_copper", "electrode_bruggeman"}
+    tested = {"laminate_check", "polycrystal_copper", "electrode_bruggeman", "fibre_ply"}
     found = {p.stem for p in EXAMPLES.glob("*.py")}
     assert found == tested, f"add a test for the new example(s) {sorted(found - tested)}"
 
@@ -65,3 +65,13 @@ def test_electrode_conductivity_is_below_the_hashin_shtrikman_bound():
         assert 0.75 * r["bruggeman"] < r["kappa"] < 1.02 * r["bruggeman"]
         assert r["tortuosity"] > 1.0
     assert rows[1]["kappa"] > rows[0]["kappa"]
+
+
+def test_fibre_ply_moduli():
+    (r,) = load("fibre_ply").main(n=32, fractions=(0.3,), radius=0.1, verbose=False)["rows"]
+    # Hill (1964): the longitudinal modulus of an aligned-fibre composite is at least the
+    # rule of mixtures, and exceeds it only through the Poisson mismatch (+0.12 % measured)
+    assert r["rule_of_mixtures"] <= r["E3"] < 1.005 * r["rule_of_mixtures"]
+    # transverse: above Reuss; Halpin-Tsai (xi = 2) is an empirical fit, measured -4.3 %
+    assert r["E2"] > r["reuss"]
+    assert r["E2"] == pytest.approx(r["halpin_tsai"], rel=0.1)
