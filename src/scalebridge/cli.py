@@ -683,15 +683,9 @@ def asymptotic_command(
 
 # --------------------------------------------------------------------------- multiscale
 def _multiscale_config(config: Path | None) -> dict[str, Any]:
-    from importlib import resources
+    from scalebridge.io.config import data_file, read_toml
 
-    from scalebridge.io.config import read_toml
-
-    p = (
-        Path(str(resources.files("scalebridge").joinpath("data", "multiscale_default.toml")))
-        if config is None
-        else config
-    )
+    p = data_file("multiscale_default.toml") if config is None else config
     data = read_toml(p)
     method = data.get("method", "both")
     if method not in ("msfem", "hmm", "both"):

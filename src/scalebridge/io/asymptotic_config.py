@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import math
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, StrictInt, ValidationError, model_validator
+from pydantic import Field, StrictInt, model_validator
 
-from scalebridge.io.config import _config_error, _Section, read_toml
+from scalebridge.io.config import _Section, data_file, validate_toml
 
 __all__ = ["AsymptoticConfig", "coefficient_from_expression", "load_asymptotic_config"]
 
@@ -102,15 +101,10 @@ def coefficient_from_expression(expression: str, ndim: int, name: str = "a(y)") 
 
 
 def default_asymptotic_config_path() -> Path:
-    return Path(str(resources.files("scalebridge").joinpath("data", DEFAULT_ASYMPTOTIC_CONFIG)))
+    return data_file(DEFAULT_ASYMPTOTIC_CONFIG)
 
 
 def load_asymptotic_config(path: str | Path | None = None) -> AsymptoticConfig:
     """Read and validate an ``asymptotic`` TOML config (the built-in one when ``None``)."""
     p = default_asymptotic_config_path() if path is None else Path(path)
-    data = read_toml(p)
-    try:
-        cfg = AsymptoticConfig.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(exc, str(p)) from None
-    return cfg
+    return validate_toml(p, AsymptoticConfig)

@@ -342,9 +342,24 @@ def _config_error(exc: ValidationError, source: str | None = None) -> ConfigErro
 
 
 # --------------------------------------------------------------------------- loading
+def data_file(name: str) -> Path:
+    """Path of a file shipped in ``scalebridge/data`` (the built-in configs)."""
+    return Path(str(resources.files("scalebridge").joinpath("data", name)))
+
+
+def validate_toml(path: str | Path, model: type[Any]) -> Any:
+    """Read a TOML file and validate it against a pydantic ``model``; every problem is
+    reported in one `ConfigError` naming the file."""
+    data = read_toml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, str(path)) from None
+
+
 def default_config_path() -> Path:
     """Path of the built-in default config (``scalebridge/data/homogenize_default.toml``)."""
-    return Path(str(resources.files("scalebridge").joinpath("data", DEFAULT_CONFIG)))
+    return data_file(DEFAULT_CONFIG)
 
 
 def parse_config(

@@ -15,13 +15,12 @@ Examples
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
-from scalebridge.io.config import ConfigError, PhaseSpec, _config_error, _Section, read_toml
+from scalebridge.io.config import ConfigError, PhaseSpec, _Section, data_file, validate_toml
 
 __all__ = ["RVEStudyConfig", "build_study", "default_rve_config_path", "load_rve_config"]
 
@@ -91,17 +90,13 @@ class RVEStudyConfig(_Section):
 
 def default_rve_config_path() -> Path:
     """The built-in default (``scalebridge/data/rve_study_default.toml``)."""
-    return Path(str(resources.files("scalebridge").joinpath("data", DEFAULT_RVE_CONFIG)))
+    return data_file(DEFAULT_RVE_CONFIG)
 
 
 def load_rve_config(path: str | Path | None = None) -> RVEStudyConfig:
     """Read and validate an ``rve-study`` TOML config (the built-in one when ``None``)."""
     p = default_rve_config_path() if path is None else Path(path)
-    data = read_toml(p)
-    try:
-        cfg = RVEStudyConfig.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(exc, str(p)) from None
+    cfg = validate_toml(p, RVEStudyConfig)
     if "file" in cfg.model:  # an image: resolve its path against the config's folder
         resolved = (p.parent / Path(str(cfg.model["file"])).expanduser()).resolve()
         cfg = cfg.model_copy(update={"model": {**cfg.model, "file": str(resolved)}})
