@@ -1,5 +1,5 @@
-"""Constitutive laws: the `ConstitutiveLaw` protocol and the linear `Conductivity` and
-`Elasticity` laws.
+"""Constitutive laws: the `ConstitutiveLaw` protocol, the linear `Conductivity` and
+`Elasticity` laws and the nonlinear `PowerLawConductor`, `J2Plasticity` and `NeoHookean`.
 
 >>> from scalebridge.materials import Conductivity, as_phase_map
 >>> as_phase_map([Conductivity(k=1.0), Conductivity(k=10.0)])
@@ -14,8 +14,19 @@ from collections.abc import Mapping, Sequence
 from scalebridge.materials.base import ConstitutiveLaw
 from scalebridge.materials.conductivity import Conductivity
 from scalebridge.materials.elasticity import Elasticity
+from scalebridge.materials.hyperelastic import NeoHookean
+from scalebridge.materials.plasticity import J2Plasticity
+from scalebridge.materials.power_law import PowerLawConductor
 
-__all__ = ["Conductivity", "ConstitutiveLaw", "Elasticity", "as_phase_map"]
+__all__ = [
+    "Conductivity",
+    "ConstitutiveLaw",
+    "Elasticity",
+    "J2Plasticity",
+    "NeoHookean",
+    "PowerLawConductor",
+    "as_phase_map",
+]
 
 
 def as_phase_map(

@@ -1,4 +1,4 @@
-"""The `ConstitutiveLaw` protocol and validation helpers shared by the linear laws."""
+"""The `ConstitutiveLaw` protocol and validation helpers shared by the laws."""
 
 from __future__ import annotations
 
@@ -21,15 +21,32 @@ DEFINITENESS_RTOL = 1e-12
 class ConstitutiveLaw(Protocol):
     """A pointwise law ``gradient -> (flux, tangent, new_state)``, vectorised over points.
 
-    ``physics`` is ``"conduction"`` (gradient: temperature gradient ``(..., d)``) or
+    ``physics`` is ``"conduction"`` (gradient: temperature gradient ``(..., d)``),
     ``"elasticity"`` (gradient: Mandel strain ``(..., 3)`` in 2D plane strain or
-    ``(..., 6)`` in 3D).  A phase in a voxel, an RVE at a macro point or a surrogate all
-    answer the same call; the state is returned, never mutated.
+    ``(..., 6)`` in 3D; flux: Mandel stress) or ``"finite-strain"`` (gradient: deformation
+    gradient ``F`` flattened row-major, ``(..., 4)`` plane strain or ``(..., 9)`` 3D; flux:
+    first Piola-Kirchhoff stress ``P`` in the same layout; tangent ``dP/dF``).  A phase in a
+    voxel, an RVE at a macro point or a surrogate all answer the same call; the state is
+    returned, never mutated.
+
+    The tangent is ``dflux/dgradient`` (for a path-dependent law, the consistent algorithmic
+    tangent of the update from the given state), ``(..., m, m)`` or a single ``(m, m)`` that
+    broadcasts over the points; callers must accept both.
+
+    State (optional attributes, not part of the runtime check)
+    ----------------------------------------------------------
+    ``has_state`` (class attribute, absent means False) tells whether the law carries
+    history.  A law with ``has_state = True`` also has ``initial_state(shape, m)``, the
+    virgin state for points of ``shape`` and flux size ``m``, and accepts ``state=None`` as
+    that virgin state.  ``evaluate(gradient, state)`` takes the state committed at the end
+    of the last converged increment and returns the trial ``new_state`` for ``gradient``;
+    the caller keeps the committed state through the iterations of an increment and
+    replaces it with ``new_state`` once converged.  Stateless laws return ``None``.
     """
 
     @property
     def physics(self) -> str:
-        """``"conduction"`` or ``"elasticity"``."""
+        """``"conduction"``, ``"elasticity"`` or ``"finite-strain"``."""
         ...
 
     def evaluate(
@@ -109,3 +126,12 @@ class FrozenLaw:
 
     def _set(self, key: str, value: object) -> None:
         object.__setattr__(self, key, value)
+
+    # laws travel to worker processes (FE², parallel studies): pickle the slots
+    def __getstate__(self) -> dict[str, object]:
+        names = (n for c in type(self).__mro__ for n in getattr(c, "__slots__", ()))
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)

@@ -37,6 +37,7 @@ class Conductivity(FrozenLaw):
 
     __slots__ = ("_k",)
     physics = "conduction"
+    has_state = False
 
     def __init__(self, *, k: float | ArrayLike) -> None:
         scalar = real_scalar("Conductivity", "k", k)

@@ -50,6 +50,7 @@ class Elasticity(FrozenLaw):
 
     __slots__ = ("_C2", "_C3", "_iso", "_nu", "_repr")
     physics = "elasticity"
+    has_state = False
 
     def __init__(
         self,
