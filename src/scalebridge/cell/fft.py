@@ -102,7 +102,10 @@ class RealFFT:
         *,
         threads: int | None = None,
         backend: str = "auto",
+        planner: str | None = None,
     ) -> None:
+        if planner not in (None, "estimate", "measure"):
+            raise ValueError(f"planner: {planner!r} is not one of None, 'estimate', 'measure'")
         if backend not in ("auto", "fftw", "scipy"):
             raise ValueError(f"backend: {backend!r} is not one of 'auto', 'fftw', 'scipy'")
         self.grid = tuple(int(n) for n in grid)
@@ -119,7 +122,11 @@ class RealFFT:
             self.spectrum = pyfftw.empty_aligned((ncomp, *half), dtype="complex128")
             # inside parallel tasks: "estimate" plans, identical in every process (see
             # scalebridge.parallel.tasks.PLANNER_ENV); otherwise timed plans + wisdom
-            estimate = os.environ.get("SCALEBRIDGE_FFT_PLANNER", "").lower() == "estimate"
+            # (or when asked: plans that do not depend on timings round identically)
+            estimate = planner == "estimate" or (
+                planner is None
+                and os.environ.get("SCALEBRIDGE_FFT_PLANNER", "").lower() == "estimate"
+            )
             planner = "FFTW_ESTIMATE" if estimate else "FFTW_MEASURE"
             if estimate:
                 pyfftw.forget_wisdom()  # FFTW would reuse timed wisdom even for ESTIMATE
