@@ -522,3 +522,19 @@ class TestValidation:
         problem = SolidProblem(rectangle(), Wrong()).fix("left")
         with pytest.raises(ValueError, match="returned stress of shape"):
             problem.solve()
+
+
+def test_one_point_rule_on_linear_simplices_equals_the_default_rule() -> None:
+    # P1 strains are constant per element: the centroid rule integrates them exactly
+    from scalebridge.fem import box
+
+    for mesh in (rectangle(n=(3, 2), cell="tri"), box(n=(2, 2, 1), cell="tet")):
+        law = Elasticity(E=2.0, nu=0.3)
+        sols = []
+        for q in (1, None):
+            p = SolidProblem(mesh, law, quadrature=q)
+            pull = [0.0, 0.02] if p.dim == 2 else [0.0, 0.02, 0.0]
+            p.fix("left").prescribe("right", 0, 0.01).traction("top", pull)
+            sols.append(p.solve(steps=1).final.displacement)
+        assert SolidProblem(mesh, law, quadrature=1).n_points == mesh.t.shape[1]
+        np.testing.assert_allclose(sols[0], sols[1], rtol=0, atol=1e-13 * np.abs(sols[1]).max())

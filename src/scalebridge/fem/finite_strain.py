@@ -64,9 +64,7 @@ class FiniteStrainAssembler(Assembler):
         basis, d = self.basis, self.dim
         grads = np.stack([basis.basis[j][0].grad for j in range(basis.Nbfun)], axis=-1)
         # grads[i, J, e, q, a] = d N_a,i / dX_J  ->  G[e, q, d*i + J, a]
-        self.B = np.ascontiguousarray(
-            grads.reshape(d * d, *grads.shape[2:]).transpose(1, 2, 0, 3)
-        )
+        self.B = np.ascontiguousarray(grads.reshape(d * d, *grads.shape[2:]).transpose(1, 2, 0, 3))
         self.m = d * d
 
 

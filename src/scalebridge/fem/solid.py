@@ -181,9 +181,13 @@ class Assembler:
         self.intorder = 2 * order if quadrature is None else quadrature
         self.dim = int(mesh.dim())
         self.m = 3 if self.dim == 2 else 6
-        basis = skfem.Basis(
-            mesh, skfem.ElementVector(elements[ref][order - 1]()), intorder=self.intorder
-        )
+        element = skfem.ElementVector(elements[ref][order - 1]())
+        if self.intorder <= 1:
+            # one point at the centroid (exact for degree 1); scikit-fem's lowest
+            # simplex rule has 3 points, and for FE2 every point is an RVE solve
+            basis = skfem.Basis(mesh, element, quadrature=_centroid_rule(ref))
+        else:
+            basis = skfem.Basis(mesh, element, intorder=self.intorder)
         self.basis = basis
         self.n_dofs = int(basis.N)
         grads = np.stack([basis.basis[j][0].grad for j in range(basis.Nbfun)], axis=-1)
@@ -351,6 +355,16 @@ class Assembler:
         )
         self._pattern = (free.copy(), keep, K)
         return keep, K.copy()
+
+
+def _centroid_rule(ref: str) -> tuple[Array, Array]:
+    """One-point rule ``(X (dim, 1), W (1,))`` at the centroid of a reference cell."""
+    if ref == "RefTri":
+        return np.full((2, 1), 1.0 / 3.0), np.array([0.5])
+    if ref == "RefTet":
+        return np.full((3, 1), 0.25), np.array([1.0 / 6.0])
+    dim = 2 if ref == "RefQuad" else 3
+    return np.full((dim, 1), 0.5), np.array([1.0])
 
 
 def _identity(t: float) -> float:
