@@ -1,4 +1,4 @@
-"""``scalebridge fe2``: a tiny job end to end, resume, and bad input."""
+"""``scalebridge fe2`` and ``scalebridge atomistic``: small jobs end to end, resume, bad input."""
 
 from __future__ import annotations
 
@@ -29,8 +29,13 @@ def test_fe2_cli_runs_resumes_and_reports(tmp_path: Path) -> None:
     res = runner.invoke(app, ["fe2", str(cfg), "--output", str(out)])
     assert res.exit_code == 0, res.output
     assert "increment 2" in res.output and "checkpoint written" in res.output
-    for name in ("summary.json", "force_displacement.csv", "force_displacement.png",
-                 "checkpoint.h5", "vtk/solution.pvd"):
+    for name in (
+        "summary.json",
+        "force_displacement.csv",
+        "force_displacement.png",
+        "checkpoint.h5",
+        "vtk/solution.pvd",
+    ):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     forces = [r["force"] for r in summary["increments"]]
@@ -52,3 +57,20 @@ def test_fe2_cli_bad_input_exits_2(tmp_path: Path) -> None:
     res = runner.invoke(app, ["fe2", str(_config(tmp_path)), "-o", str(tmp_path / "x"), "--resume"])
     assert res.exit_code == 2
     assert "no file" in res.output and "checkpoint" in res.output
+
+
+def test_atomistic_cli_small_job(tmp_path: Path) -> None:
+    cfg = tmp_path / "at.toml"
+    cfg.write_text(
+        "[problem]\nsize = 31\n[methods]\nradii = [2.0, 4.0]\n[patch_test]\nsize = 13\n"
+        "[cauchy_born]\nkpoints = 6\n"
+    )
+    res = runner.invoke(app, ["atomistic", str(cfg), "-o", str(tmp_path / "out"), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert (tmp_path / "out" / "qc.png").is_file()
+    rows = summary["benchmark"]
+    assert {r["method"] for r in rows} >= {"qc-force", "bridging"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[problem]\nsize = -3\n")
+    assert runner.invoke(app, ["atomistic", str(bad), "-o", str(tmp_path / "b")]).exit_code == 2

@@ -3,6 +3,8 @@ the linear solver, finite differences and invariances."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -125,7 +127,7 @@ def test_newton_converges_quadratically_and_keeps_the_committed_state() -> None:
     assert res[-1] <= 1e-12
     # quadratic: r_{k+1} <= c r_k^2 once r_k < 1e-2 (measured c <= 60 with the inexact
     # Krylov forcing 0.1 r_k)
-    tail = [(a, b) for a, b in zip(res[:-1], res[1:], strict=True) if a < 1e-2]
+    tail = [(a, b) for a, b in itertools.pairwise(res) if a < 1e-2]
     assert tail
     assert all(b <= 200.0 * a * a for a, b in tail)
     assert r.state.phases[0]["equivalent_plastic_strain"].max() > 0.0
@@ -151,8 +153,12 @@ def test_finite_strain_cell_is_frame_indifferent_and_linearises_to_the_linear_te
     A = r0.tangent.reshape(2, 2, 2, 2)
     pairs = [(0, 0), (1, 1), (0, 1)]
     w = [1.0, 1.0, np.sqrt(2.0)]
-    Cm = np.array([[w[a] * w[b] * A[i, j, k, l] for b, (k, l) in enumerate(pairs)]
-                   for a, (i, j) in enumerate(pairs)])
+    Cm = np.array(
+        [
+            [w[a] * w[b] * A[i, j, k, l] for b, (k, l) in enumerate(pairs)]
+            for a, (i, j) in enumerate(pairs)
+        ]
+    )
     np.testing.assert_allclose(Cm, C, rtol=0, atol=1e-8 * np.abs(C).max())
 
 

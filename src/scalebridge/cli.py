@@ -867,4 +867,4 @@ def _run_hmm(h: dict[str, Any], output: Path, console: Console | None) -> dict[s
 
 
 # the coupling subcommands (fe2, atomistic) live in their own module
-from scalebridge import cli_coupling as _cli_coupling  # noqa: E402
+from scalebridge import cli_coupling as _cli_coupling  # noqa: E402, F401

@@ -19,7 +19,9 @@ from scalebridge.errors import ConvergenceError
 from scalebridge.io.config import ConfigError
 
 
-def _print_fe2_header(console: Console, source: str, cfg: Any, setup: Any) -> None:
+def _print_fe2_header(
+    console: Console, source: str, cfg: Any, setup: Any, executor: str, workers: Any
+) -> None:
     r = cfg.rve
     console.print(f"[bold]scalebridge fe2[/] {_version()}  —  config: {escape(source)}")
     console.print(
@@ -30,7 +32,7 @@ def _print_fe2_header(console: Console, source: str, cfg: Any, setup: Any) -> No
     console.print(
         f"RVE: {r.grid}x{r.grid} voxels, fibre fraction {r.fibre_fraction:g}, solver "
         f"{r.solver} ({r.bc}); J2 matrix sigma_y = {r.matrix.yield_stress:g}; executor "
-        f"{setup.law.executor} ({setup.law.max_workers or 'all'} workers)"
+        f"{executor} ({workers or 'all'} workers)"
     )
 
 
@@ -104,7 +106,9 @@ def fe2_command(
     console = None if (json_output or quiet) else Console(highlight=False)
     if console is not None:
         try:
-            _print_fe2_header(console, source, cfg, build_fe2(cfg, executor="serial"))
+            setup = build_fe2(cfg, executor="serial")
+            where = executor or cfg.run.executor
+            _print_fe2_header(console, source, cfg, setup, where, workers or cfg.run.max_workers)
         except ValueError as exc:
             _fail(EXIT_BAD_INPUT, str(exc))
 
@@ -148,3 +152,78 @@ def fe2_command(
     elif console is not None:
         _print_fe2_summary(console, summary)
         console.print(f"done in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command("atomistic")
+def atomistic_command(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="TOML config; the built-in 2D defect benchmark if omitted."),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for summary.json and figures.")
+    ] = Path("scalebridge-atomistic"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal output.")] = False,
+) -> None:
+    """Atomistic-to-continuum coupling against full atomistics.
+
+    Solves a triangular lattice with a vacancy cluster under stretch fully atomistically,
+    then by quasicontinuum (energy-based, ghost-force corrected, force-based) and the
+    bridging domain method at several atomistic-region sizes: error near the defect,
+    energy error, degrees of freedom and wall time of each, the ghost-force patch test
+    and the Cauchy–Born elastic constants and stability limit.  Writes
+    OUTPUT/summary.json, OUTPUT/qc.png and OUTPUT/benchmark.png.
+    """
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from scalebridge.atomistic.job import format_summary, run_atomistic
+    from scalebridge.io.atomistic_config import load_atomistic_config
+
+    source = str(config) if config is not None else "built-in default"
+    try:
+        cfg = load_atomistic_config(config)
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"--output: cannot create {output}: {exc}")
+    console = None if (json_output or quiet) else Console(highlight=False)
+    if console is not None:
+        console.print(f"[bold]scalebridge atomistic[/] {_version()}  —  config: {escape(source)}")
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        disable=console is None,
+        transient=True,
+    )
+    task = bar.add_task("atomistic", total=None)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.update(task, description=stage, completed=done, total=total)
+
+    t0 = time.perf_counter()
+    try:
+        with bar:
+            summary = run_atomistic(cfg, output, progress=progress)
+    except ValueError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except ConvergenceError as exc:
+        _fail(EXIT_FAILURE, f"atomistic job did not converge: {exc}")
+    summary["config_source"] = source
+    summary["scalebridge_version"] = _version()
+    if json_output:
+        typer.echo(json.dumps(summary, default=str))
+    elif console is not None:
+        console.print(escape(format_summary(summary)), soft_wrap=True)
+        console.print(
+            f"results written to {escape(str(output))}/ (summary.json, qc.png, benchmark.png) "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )

@@ -21,6 +21,7 @@ counted (`RVELaw.stats`); for the default problem they are a few MB per macro it
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
 import threading
@@ -271,9 +272,7 @@ class RVELaw:
     def _pool(self) -> Any:
         if self._handle is None:
             self._stack = ExitStack()
-            self._handle = self._stack.enter_context(
-                open_executor(self.executor, self.max_workers)
-            )
+            self._handle = self._stack.enter_context(open_executor(self.executor, self.max_workers))
         return self._handle
 
     def close(self) -> None:
@@ -309,7 +308,9 @@ class RVELaw:
             self._template = st
         return self._template
 
-    def initial_state(self, shape: int | tuple[int, ...] = (), m: int | None = None) -> dict[str, Array]:
+    def initial_state(
+        self, shape: int | tuple[int, ...] = (), m: int | None = None
+    ) -> dict[str, Array]:
         """Virgin RVE history at ``shape`` points: arrays of leading shape ``shape``."""
         if m is not None and m != self.m:
             raise ValueError(f"m: this RVE answers {self.m} strain components, got {m}")
@@ -346,12 +347,16 @@ class RVELaw:
         s.bytes_sent += _nbytes(per_point) + flat.nbytes
         s.bytes_received += _nbytes(new_states) + stress.nbytes + tangent.nbytes
         s.workers.update(r["worker"] for r in results)
-        new = {k: np.stack([p[k] for p in new_states]).reshape(lead + new_states[0][k].shape)
-               for k in new_states[0]}
+        new = {
+            k: np.stack([p[k] for p in new_states]).reshape(lead + new_states[0][k].shape)
+            for k in new_states[0]
+        }
         s.wall_seconds += time.perf_counter() - t0
-        return stress.reshape(lead + (self.m,)), tangent.reshape(lead + (self.m, self.m)), new
+        return stress.reshape((*lead, self.m)), tangent.reshape((*lead, self.m, self.m)), new
 
-    def _split(self, state: Mapping[str, Array], lead: tuple[int, ...], n: int) -> list[dict[str, Array]]:
+    def _split(
+        self, state: Mapping[str, Array], lead: tuple[int, ...], n: int
+    ) -> list[dict[str, Array]]:
         template = self._point_template()
         missing = sorted(set(template) - set(state))
         if missing:
@@ -363,7 +368,7 @@ class RVELaw:
                 raise ValueError(
                     f"state[{k!r}]: expected shape {lead + template[k].shape}, got {a.shape}"
                 )
-            arrays[k] = a.reshape((n,) + template[k].shape)
+            arrays[k] = a.reshape((n, *template[k].shape))
         return [{k: a[i] for k, a in arrays.items()} for i in range(n)]
 
     def _dispatch(
@@ -376,7 +381,7 @@ class RVELaw:
         bounds = np.linspace(0, n, nchunks + 1).astype(int)
         args = [
             (self.spec, self.key, strains[a:b], states[a:b], self.threads_per_task)
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            for a, b in itertools.pairwise(bounds)
             if b > a
         ]
         if pool is None:
@@ -406,4 +411,12 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} GB"  # pragma: no cover
 
 
-__all__ = ["SOLVERS", "RVELaw", "RVESpec", "RVEStats", "format_bytes", "solve_points", "state_nbytes"]
+__all__ = [
+    "SOLVERS",
+    "RVELaw",
+    "RVESpec",
+    "RVEStats",
+    "format_bytes",
+    "solve_points",
+    "state_nbytes",
+]

@@ -299,7 +299,9 @@ def run_fe2(
             "bc": config.rve.bc,
             "state_bytes_per_point": state_bytes // max(problem.n_points, 1),
         },
-        "executor": str(law.executor if isinstance(law.executor, str) else type(law.executor).__name__),
+        "executor": str(
+            law.executor if isinstance(law.executor, str) else type(law.executor).__name__
+        ),
         "workers": sorted(s.workers),
         "increments": history,
         "this_run": {
