@@ -21,12 +21,11 @@ counted (`RVELaw.stats`); for the default problem they are a few MB per macro it
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import pickle
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -335,10 +334,15 @@ class RVELaw:
         st = self.initial_state(lead) if state is None else state
         per_point = self._split(st, lead, n)
         handle = self._pool()
-        results = list(self._dispatch(handle, flat, per_point))
-        stress = np.concatenate([r["stress"] for r in results])
-        tangent = np.concatenate([r["tangent"] for r in results])
-        new_states = [s for r in results for s in r["states"]]
+        order, results = self._dispatch(handle, flat, per_point)
+        stress = np.empty((n, self.m))
+        tangent = np.empty((n, self.m, self.m))
+        new_states: list[dict[str, Array]] = [{}] * n
+        for idx, r in zip(order, results, strict=True):
+            stress[idx] = r["stress"]
+            tangent[idx] = r["tangent"]
+            for i, st in zip(idx, r["states"], strict=True):
+                new_states[i] = st
         s = self.stats
         s.calls += 1
         s.micro_solves += n
@@ -373,25 +377,27 @@ class RVELaw:
 
     def _dispatch(
         self, handle: Any, strains: Array, states: list[dict[str, Array]]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> tuple[list[NDArray[np.intp]], list[dict[str, Any]]]:
+        """Point indices of each task and the task results, in the same order.
+
+        Points are dealt out with a stride (task ``c`` gets points ``c, c + k, ...``):
+        neighbouring macro points cost alike (plastic zones are contiguous), so
+        contiguous chunks would leave one worker with all the expensive RVEs.
+        """
         n = strains.shape[0]
         pool = handle.executor
         workers = max(handle.workers, 1)
         nchunks = 1 if pool is None else min(n, workers * self.chunks_per_worker)
-        bounds = np.linspace(0, n, nchunks + 1).astype(int)
+        order = [np.arange(c, n, nchunks) for c in range(nchunks)]
         args = [
-            (self.spec, self.key, strains[a:b], states[a:b], self.threads_per_task)
-            for a, b in itertools.pairwise(bounds)
-            if b > a
+            (self.spec, self.key, strains[idx], [states[i] for i in idx], self.threads_per_task)
+            for idx in order
         ]
         if pool is None:
-            for a in args:
-                yield solve_points(*a)
-            return
+            return order, [solve_points(*a) for a in args]
         futures: list[Future[dict[str, Any]]] = [pool.submit(solve_points, *a) for a in args]
         try:
-            for f in futures:
-                yield f.result()
+            return order, [f.result() for f in futures]
         finally:
             for f in futures:
                 f.cancel()
