@@ -198,3 +198,14 @@ def test_kubc_fe_rve_is_stiffer_than_periodic_for_linear_phases() -> None:
     kubc = RVELaw(ms, mats, solver="fe", bc="kubc").evaluate(e)[1][0]
     # KUBC >= PBC in the sense of quadratic forms (a theorem for linear phases)
     assert np.linalg.eigvalsh(kubc - per).min() > -1e-9 * np.abs(per).max()
+
+
+def test_serial_rve_solves_leave_the_thread_settings_of_the_caller() -> None:
+    import numba
+
+    from scalebridge.parallel import THREADS_ENV
+
+    before = (os.environ.get(THREADS_ENV), numba.get_num_threads())
+    strains, law = _batch(2)
+    law.evaluate(strains, law.initial_state((2,), 3))
+    assert (os.environ.get(THREADS_ENV), numba.get_num_threads()) == before

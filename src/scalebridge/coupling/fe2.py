@@ -393,14 +393,19 @@ class RVELaw:
             (self.spec, self.key, strains[idx], [states[i] for i in idx], self.threads_per_task)
             for idx in order
         ]
-        if pool is None:
-            return order, [solve_points(*a) for a in args]
-        futures: list[Future[dict[str, Any]]] = [pool.submit(solve_points, *a) for a in args]
-        try:
-            return order, [f.result() for f in futures]
-        finally:
-            for f in futures:
-                f.cancel()
+        from scalebridge.parallel.tasks import _restored_thread_settings
+
+        # tasks limit threads where they run; in this process (serial, threads) the
+        # caller's settings come back afterwards
+        with _restored_thread_settings(serial=pool is None):
+            if pool is None:
+                return order, [solve_points(*a) for a in args]
+            futures: list[Future[dict[str, Any]]] = [pool.submit(solve_points, *a) for a in args]
+            try:
+                return order, [f.result() for f in futures]
+            finally:
+                for f in futures:
+                    f.cancel()
 
 
 def state_nbytes(state: Mapping[str, Array] | None) -> int:

@@ -33,9 +33,9 @@ class ConstitutiveLaw(Protocol):
     tangent of the update from the given state), ``(..., m, m)`` or a single ``(m, m)`` that
     broadcasts over the points; callers must accept both.
 
-    State (optional attributes, not part of the runtime check)
-    ----------------------------------------------------------
-    ``has_state`` (class attribute, absent means False) tells whether the law carries
+    Notes
+    -----
+    State (optional attributes, not part of the runtime check): ``has_state`` (class attribute, absent means False) tells whether the law carries
     history.  A law with ``has_state = True`` also has ``initial_state(shape, m)``, the
     virgin state for points of ``shape`` and flux size ``m``, and accepts ``state=None`` as
     that virgin state.  ``evaluate(gradient, state)`` takes the state committed at the end

@@ -28,8 +28,8 @@ _MAX_NAMED = 5
 class NeoHookean(FrozenLaw):
     """Compressible Neo-Hookean law, gradient ``F`` and flux ``P`` flattened row-major.
 
-    Parameters (keyword-only, one set)
-    ----------------------------------
+    Parameters
+    ----------
     mu, lam : float
         Lamé constants of the small-strain limit: ``mu > 0`` and ``lam > -2 mu / 3``
         (positive bulk modulus).  For ``lam < 0`` the energy is not bounded below at large

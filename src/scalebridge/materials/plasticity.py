@@ -44,8 +44,8 @@ STATE_KEYS = ("plastic_strain", "back_stress", "equivalent_plastic_strain")
 class J2Plasticity(FrozenLaw):
     """Small-strain J2 (von Mises) plasticity, 3D Mandel ``(..., 6)`` or plane strain ``(..., 3)``.
 
-    Parameters (keyword-only)
-    -------------------------
+    Parameters
+    ----------
     E, nu : float
         Young's modulus ``E > 0`` and Poisson's ratio ``-1 < nu < 0.5``.
     yield_stress : float
@@ -55,20 +55,18 @@ class J2Plasticity(FrozenLaw):
     kinematic_modulus : float
         Linear (Prager) kinematic hardening ``H_kin >= 0``: ``dX = (2/3) H_kin d eps_p``.
 
+    Notes
+    -----
     In uniaxial tension the hardening slope is ``d sigma / d eps_p = H_iso + H_kin``.
 
-    State
-    -----
-    A dict of arrays (``initial_state(shape, m)`` gives the virgin one; ``None`` means
+    The state is a dict of arrays (``initial_state(shape, m)`` gives the virgin one; ``None`` means
     virgin): ``"plastic_strain"`` ``(..., 6)`` and ``"back_stress"`` ``(..., 6)`` as 3D
     Mandel vectors, ``"equivalent_plastic_strain"`` ``(...,)``; for plane strain also
     ``"stress_33"`` ``(...,)``, the out-of-plane stress.  Plane strain is computed in 3D with
     ``eps_33 = eps_13 = eps_23 = 0``.  ``evaluate`` never mutates the state it is given: it
     returns a new one, which the caller commits once the (global) iteration has converged.
 
-    Tangent
-    -------
-    The consistent tangent ``(..., m, m)``; when no point yields it is the elastic matrix
+    The tangent is the consistent tangent ``(..., m, m)``; when no point yields it is the elastic matrix
     ``(m, m)`` (read-only), which broadcasts, as the protocol allows.  In plane strain it is
     rows/columns ``[0, 1, 5]`` of the 3D tangent.
 

@@ -28,8 +28,8 @@ then ``k eps^(n-1) I`` (finite) instead of unbounded."""
 class PowerLawConductor(FrozenLaw):
     """Power-law conductor ``q = k ((|g|/g0)^2 + eps^2)^((n-1)/2) g``, any dimension ``d``.
 
-    Parameters (keyword-only)
-    -------------------------
+    Parameters
+    ----------
     k : float
         Conductivity ``k > 0`` at ``|g| = g0`` (units of flux per gradient).
     n : float
