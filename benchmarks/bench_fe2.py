@@ -47,13 +47,14 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run_once(cfg: Any, client: Any, increments: int) -> dict[str, Any]:
+def run_once(cfg: Any, client: Any, increments: int, chunks: int) -> dict[str, Any]:
     import numpy as np
 
     from scalebridge.coupling.fe2_run import build_fe2
 
     setup = build_fe2(cfg, executor=client)
     law = setup.law
+    law.chunks_per_worker = chunks
     times: list[float] = []
     moved: list[int] = []
     iterations: list[int] = []
@@ -98,6 +99,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--increments", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--chunks", type=int, default=4, help="tasks per worker and macro iteration")
     args = ap.parse_args()
     sys.path.insert(0, str(HERE.parent / "src"))
     import distributed
@@ -122,7 +124,7 @@ def main() -> None:
                 ) as cluster,
                 distributed.Client(cluster) as client,
             ):
-                r = run_once(cfg, client, args.increments)
+                r = run_once(cfg, client, args.increments, args.chunks)
                 runs[workers].append(r)
                 print(
                     f"{workers} worker(s): {r['wall_s']:.1f} s, "
@@ -193,6 +195,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "quick": args.quick,
         "increments": args.increments,
+        "chunks_per_worker": args.chunks,
         "runs": runs,
         "best": best,
         "parallel_efficiency": efficiency,

@@ -74,3 +74,12 @@ def test_atomistic_cli_small_job(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[problem]\nsize = -3\n")
     assert runner.invoke(app, ["atomistic", str(bad), "-o", str(tmp_path / "b")]).exit_code == 2
+
+
+def test_surrogate_cli_reports_missing_inputs_with_exit_2(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["surrogate", "fit", "-o", str(tmp_path / "empty")])
+    assert res.exit_code == 2, res.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sampling]\nunknown_key = 1\n")
+    res = runner.invoke(app, ["surrogate", "build", str(bad), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output

@@ -227,3 +227,108 @@ def atomistic_command(
             f"results written to {escape(str(output))}/ (summary.json, qc.png, benchmark.png) "
             f"in {time.perf_counter() - t0:.1f} s"
         )
+
+
+surrogate_app = typer.Typer(
+    help="Hierarchical coupling: offline RVE database, surrogate law, online macro solve.",
+    no_args_is_help=True,
+)
+app.add_typer(surrogate_app, name="surrogate")
+
+_SurrogateConfig = Annotated[
+    Path | None, typer.Argument(help="TOML config; the built-in plate-with-hole job if omitted.")
+]
+_SurrogateOutput = Annotated[
+    Path, typer.Option("--output", "-o", help="Folder of the database, surrogate and results.")
+]
+_Json = Annotated[bool, typer.Option("--json", help="Print only the JSON summary on stdout.")]
+_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal output.")]
+
+
+def _surrogate_stage(
+    stage: str, config: Path | None, output: Path, json_output: bool, quiet: bool
+) -> None:
+    """Run one stage (build, fit, run) with the shared conventions."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from scalebridge.coupling.surrogate import job
+    from scalebridge.io.surrogate_config import load_surrogate_config
+
+    source = str(config) if config is not None else "built-in default"
+    try:
+        cfg = load_surrogate_config(config)
+    except ConfigError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    console = None if (json_output or quiet) else Console(highlight=False)
+    if console is not None:
+        console.print(
+            f"[bold]scalebridge surrogate {stage}[/] {_version()}  —  config: {escape(source)}"
+        )
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        disable=console is None,
+        transient=True,
+    )
+    task = bar.add_task(stage, total=None)
+
+    def progress(what: str, done: int, total: int) -> None:
+        bar.update(task, description=what, completed=done, total=total)
+
+    t0 = time.perf_counter()
+    try:
+        with bar:
+            if stage == "build":
+                summary = job.build(cfg, output, progress=progress)
+            elif stage == "fit":
+                summary = job.fit(cfg, output)
+            else:
+                summary = job.run(cfg, output, progress=progress)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except ConvergenceError as exc:
+        _fail(EXIT_FAILURE, f"surrogate {stage} did not converge: {exc}")
+    summary["config_source"] = source
+    summary["scalebridge_version"] = _version()
+    if json_output:
+        typer.echo(json.dumps(summary, default=str))
+    elif console is not None:
+        console.print(escape(job.format_summary(summary)), soft_wrap=True)
+        console.print(f"done in {time.perf_counter() - t0:.1f} s")
+
+
+@surrogate_app.command("build")
+def surrogate_build(
+    config: _SurrogateConfig = None,
+    output: _SurrogateOutput = Path("scalebridge-surrogate"),
+    json_output: _Json = False,
+    quiet: _Quiet = False,
+) -> None:
+    """Solve the RVE along the sampled loading paths into the HDF5 database (resumable)."""
+    _surrogate_stage("build", config, output, json_output, quiet)
+
+
+@surrogate_app.command("fit")
+def surrogate_fit(
+    config: _SurrogateConfig = None,
+    output: _SurrogateOutput = Path("scalebridge-surrogate"),
+    json_output: _Json = False,
+    quiet: _Quiet = False,
+) -> None:
+    """Fit the surrogate law on the database; held-out errors, parity plot."""
+    _surrogate_stage("fit", config, output, json_output, quiet)
+
+
+@surrogate_app.command("run")
+def surrogate_run(
+    config: _SurrogateConfig = None,
+    output: _SurrogateOutput = Path("scalebridge-surrogate"),
+    json_output: _Json = False,
+    quiet: _Quiet = False,
+) -> None:
+    """Online macro solve with the surrogate, compared with FE² on the same problem."""
+    _surrogate_stage("run", config, output, json_output, quiet)

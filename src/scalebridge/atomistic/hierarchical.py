@@ -35,17 +35,24 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import qmc
 
+from scalebridge.coupling.surrogate.database import atomic_file
+from scalebridge.coupling.surrogate.sampling import (
+    OutOfRangeError,
+    OutOfRangeWarning,
+    box_bounds,
+    check_in_range,
+    check_policy,
+    inside_box,
+    unit_samples,
+)
 from scalebridge.materials.base import FrozenLaw
 from scalebridge.tensors import full_to_mandel, mandel_to_full
 
@@ -71,15 +78,6 @@ __all__ = [
 
 _PAIRS = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
 _MEASURES = ("green-lagrange", "stretch")
-_POLICIES = ("warn", "raise", "ignore")
-
-
-class OutOfRangeWarning(UserWarning):
-    """A surrogate was evaluated outside the strain box of its database."""
-
-
-class OutOfRangeError(ValueError):
-    """A surrogate with ``out_of_range="raise"`` was evaluated outside its strain box."""
 
 
 # --------------------------------------------------------------------------- strain boxes
@@ -117,16 +115,11 @@ class StrainBox:
 
     def contains(self, gradient: ArrayLike, margin: float = 0.0) -> NDArray[np.bool_]:
         """Mask ``(n,)``: inside the box widened by ``margin`` times its edge lengths."""
-        c = self.components(gradient)
-        pad = margin * (self.upper - self.lower)
-        tol = 1e-12 * max(float(np.abs(np.r_[self.lower, self.upper]).max()), 1.0)
-        return np.all((c >= self.lower - pad - tol) & (c <= self.upper + pad + tol), axis=1)
+        return inside_box(self.components(gradient), self.lower, self.upper, margin)
 
     def sample(self, n: int, seed: int | None = 0) -> Array:
         """``n`` deformation gradients ``F = U`` (flattened), Latin hypercube in the box."""
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"sample: n must be an integer >= 1, got {n!r}")
-        u = qmc.LatinHypercube(d=self.lower.size, seed=seed).random(int(n))
+        u = unit_samples("lhs", n, self.lower.size, seed)
         c = self.lower + u * (self.upper - self.lower)  # equal bounds: a fixed component
         d = self.dim
         T = np.zeros((n, d, d))
@@ -166,21 +159,7 @@ def strain_box(
         raise ValueError(f"strain_box: dim must be 2 or 3, got {dim!r}")
     if measure not in _MEASURES:
         raise ValueError(f"strain_box: measure must be one of {_MEASURES}, got {measure!r}")
-    m = 3 if dim == 2 else 6
-    if np.ndim(bounds) == 0:
-        r = float(bounds)  # type: ignore[arg-type]
-        if not (math.isfinite(r) and r > 0):
-            raise ValueError(f"strain_box: bounds must be a positive half-width, got {bounds!r}")
-        lo, hi = np.full(m, -r), np.full(m, r)
-    else:
-        lo, hi = (np.asarray(b, dtype=float).ravel() for b in bounds)  # type: ignore[union-attr]
-        if lo.shape != (m,) or hi.shape != (m,) or not np.all(np.isfinite(np.r_[lo, hi])):
-            raise ValueError(
-                f"strain_box: bounds (lower, upper) must hold {m} finite values each for "
-                f"d = {dim}, got {bounds!r}"
-            )
-        if np.any(hi < lo):
-            raise ValueError(f"strain_box: need lower <= upper, got {lo.tolist()}, {hi.tolist()}")
+    lo, hi = box_bounds("strain_box", dim, bounds)
     return StrainBox(measure, lo, hi)
 
 
@@ -304,10 +283,7 @@ def save_database(db: CBDatabase, path: str | os.PathLike[str]) -> Path:
     }
     if db.tangent is not None:
         arrays["tangent"] = db.tangent
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(p) as tmp:
         if p.suffix == ".npz":
             with open(tmp, "wb") as f:
                 np.savez(f, measure=np.str_(db.box.measure), law=np.str_(db.law), **arrays)
@@ -319,10 +295,6 @@ def save_database(db: CBDatabase, path: str | os.PathLike[str]) -> Path:
                     f.create_dataset(key, data=value)
                 f.attrs["measure"] = db.box.measure
                 f.attrs["law"] = db.law
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p
 
 
@@ -426,11 +398,7 @@ class PolynomialSurrogate(FrozenLaw):
         margin: float = 0.0,
         fit_error: dict[str, float] | None = None,
     ) -> None:
-        if out_of_range not in _POLICIES:
-            raise ValueError(
-                f"PolynomialSurrogate: out_of_range must be one of {_POLICIES}, got "
-                f"{out_of_range!r}"
-            )
+        check_policy("PolynomialSurrogate", out_of_range)
         if not (margin >= 0 and math.isfinite(margin)):
             raise ValueError(f"PolynomialSurrogate: margin must be >= 0, got {margin!r}")
         m = box.lower.size
@@ -463,20 +431,15 @@ class PolynomialSurrogate(FrozenLaw):
     def _check_range(self, F: Array) -> None:
         if self.out_of_range == "ignore":
             return
-        inside = self.box.contains(F.reshape(len(F), -1), self.margin)
-        if inside.all():
-            return
-        bad = np.flatnonzero(~inside)
-        c = self.box.components(F[bad[:1]].reshape(1, -1))[0]
-        msg = (
-            f"PolynomialSurrogate: {bad.size} of {len(F)} point(s) outside the sampled "
-            f"{self.box.measure} box {self.box.lower.tolist()} .. {self.box.upper.tolist()} "
-            f"(first: point {int(bad[0])}, components {np.round(c, 6).tolist()}); "
-            "extend the database or reduce the load"
+        c = self.box.components(F.reshape(len(F), -1))
+        check_in_range(
+            inside_box(c, self.box.lower, self.box.upper, self.margin),
+            self.out_of_range,
+            who="PolynomialSurrogate",
+            region=f"{self.box.measure} box {self.box.lower.tolist()} .. {self.box.upper.tolist()}",
+            coordinates=c,
+            stacklevel=4,
         )
-        if self.out_of_range == "raise":
-            raise OutOfRangeError(msg)
-        warnings.warn(msg, OutOfRangeWarning, stacklevel=3)
 
     def _parts(self, gradient: ArrayLike) -> tuple[Array, tuple[int, ...], Array]:
         g = np.asarray(gradient, dtype=float)

@@ -226,7 +226,7 @@ class RVELaw:
         settings: NewtonSettings | None = None,
         executor: ExecutorLike = "serial",
         max_workers: int | None = None,
-        chunks_per_worker: int = 2,
+        chunks_per_worker: int = 4,
         threads_per_task: int = 1,
     ) -> None:
         from scalebridge.materials import as_phase_map

@@ -35,13 +35,14 @@ class ConstitutiveLaw(Protocol):
 
     Notes
     -----
-    State (optional attributes, not part of the runtime check): ``has_state`` (class attribute, absent means False) tells whether the law carries
-    history.  A law with ``has_state = True`` also has ``initial_state(shape, m)``, the
-    virgin state for points of ``shape`` and flux size ``m``, and accepts ``state=None`` as
-    that virgin state.  ``evaluate(gradient, state)`` takes the state committed at the end
-    of the last converged increment and returns the trial ``new_state`` for ``gradient``;
-    the caller keeps the committed state through the iterations of an increment and
-    replaces it with ``new_state`` once converged.  Stateless laws return ``None``.
+    State (optional attributes, not part of the runtime check): ``has_state`` (class
+    attribute, absent means False) tells whether the law carries history.  A law with
+    ``has_state = True`` also has ``initial_state(shape, m)``, the virgin state for points
+    of ``shape`` and flux size ``m``, and accepts ``state=None`` as that virgin state.
+    ``evaluate(gradient, state)`` takes the state committed at the end of the last converged
+    increment and returns the trial ``new_state`` for ``gradient``; the caller keeps the
+    committed state through the iterations of an increment and replaces it with
+    ``new_state`` once converged.  Stateless laws return ``None``.
     """
 
     @property

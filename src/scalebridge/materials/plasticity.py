@@ -66,9 +66,9 @@ class J2Plasticity(FrozenLaw):
     ``eps_33 = eps_13 = eps_23 = 0``.  ``evaluate`` never mutates the state it is given: it
     returns a new one, which the caller commits once the (global) iteration has converged.
 
-    The tangent is the consistent tangent ``(..., m, m)``; when no point yields it is the elastic matrix
-    ``(m, m)`` (read-only), which broadcasts, as the protocol allows.  In plane strain it is
-    rows/columns ``[0, 1, 5]`` of the 3D tangent.
+    The tangent is the consistent tangent ``(..., m, m)``; when no point yields it is the
+    elastic matrix ``(m, m)`` (read-only), which broadcasts, as the protocol allows.  In
+    plane strain it is rows/columns ``[0, 1, 5]`` of the 3D tangent.
 
     Examples
     --------
