@@ -85,8 +85,9 @@ def _plot(u: Any, f_fe2: Any, f_el: Any, f_m: Any, path: Path) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    from scalebridge.io.plots import save_figure
+
+    save_figure(fig, path)  # PNG and SVG
     plt.close(fig)
 
 

@@ -96,19 +96,27 @@ def plot_microstructure_and_field(
     return p
 
 
-def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 120) -> Path:
-    """Write a matplotlib figure as PNG atomically (temporary file, then rename)."""
+def save_figure(
+    fig: Any, path: str | os.PathLike[str], dpi: int = 120, *, svg: bool = True
+) -> Path:
+    """Write a matplotlib figure as PNG atomically (temporary file, then rename), and the
+    same figure as SVG next to it (``NAME.svg``, for publications) unless ``svg=False``.
+
+    Returns the PNG path.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".png", dir=p.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is meant to be shared
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    targets = [(p, "png")] + ([(p.with_suffix(".svg"), "svg")] if svg else [])
+    for target, fmt in targets:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".{fmt}", dir=p.parent)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=dpi, format=fmt)
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is meant to be shared
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return p
 
 
