@@ -154,6 +154,26 @@ def fe2_command(
         console.print(f"done in {time.perf_counter() - t0:.1f} s")
 
 
+def _stage_progress(name: str, disable: bool) -> tuple[Any, Any]:
+    """A transient progress bar on stderr and its ``progress(stage, done, total)`` hook."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        disable=disable,
+        transient=True,
+    )
+    task = bar.add_task(name, total=None)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.update(task, description=stage, completed=done, total=total)
+
+    return bar, progress
+
+
 @app.command("atomistic")
 def atomistic_command(
     config: Annotated[
@@ -179,8 +199,6 @@ def atomistic_command(
     """
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from scalebridge.atomistic.job import format_summary, run_atomistic
     from scalebridge.io.atomistic_config import load_atomistic_config
 
@@ -196,18 +214,7 @@ def atomistic_command(
     console = None if (json_output or quiet) else Console(highlight=False)
     if console is not None:
         console.print(f"[bold]scalebridge atomistic[/] {_version()}  —  config: {escape(source)}")
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        disable=console is None,
-        transient=True,
-    )
-    task = bar.add_task("atomistic", total=None)
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar.update(task, description=stage, completed=done, total=total)
+    bar, progress = _stage_progress("atomistic", console is None)
 
     t0 = time.perf_counter()
     try:
@@ -251,8 +258,6 @@ def _surrogate_stage(
     """Run one stage (build, fit, run) with the shared conventions."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from scalebridge.coupling.surrogate import job
     from scalebridge.io.surrogate_config import load_surrogate_config
 
@@ -266,18 +271,7 @@ def _surrogate_stage(
         console.print(
             f"[bold]scalebridge surrogate {stage}[/] {_version()}  —  config: {escape(source)}"
         )
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        disable=console is None,
-        transient=True,
-    )
-    task = bar.add_task(stage, total=None)
-
-    def progress(what: str, done: int, total: int) -> None:
-        bar.update(task, description=what, completed=done, total=total)
+    bar, progress = _stage_progress(stage, console is None)
 
     t0 = time.perf_counter()
     try:

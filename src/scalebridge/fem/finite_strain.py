@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,11 +29,7 @@ from scalebridge.errors import ConvergenceError
 from scalebridge.fem.solid import (
     Array,
     Assembler,
-    Increment,
     SolidProblem,
-    SolidState,
-    _readonly,
-    _solve_linear,
 )
 from scalebridge.materials.base import ConstitutiveLaw
 
@@ -167,67 +162,16 @@ class FiniteStrainProblem(SolidProblem):
             )
         return self.assembler.strain(u) + np.eye(self.dim).ravel()
 
-    def _increment(
-        self,
-        t: float,
-        start: SolidState,
-        tol: float,
-        max_iter: int,
-        on_iteration: Callable[[float, int, float], None] | None,
-        linear_solver: str,
-    ) -> Increment:
-        """Newton–Raphson from the committed ``start`` to load factor ``t``."""
-        asm = self.assembler
-        fixed, values = self.dirichlet_values(t)
-        free = np.setdiff1d(np.arange(self.n_dofs), fixed)
-        f_ext = self.external_force(t)
-        u = np.array(start.displacement, dtype=float)
-        u[fixed] = values
-        committed = _readonly(start.state)
-        history: list[float] = []
-        for k in range(max_iter + 1):
-            F = self.deformation_gradient(u)
-            det = np.linalg.det(F.reshape(-1, self.dim, self.dim))
-            if not np.all(det > 0.0):
-                history.append(math.inf)
-                raise ConvergenceError(
-                    f"Newton at t={t:g}: det F <= 0 at {int(np.sum(~(det > 0.0)))} "
-                    "quadrature point(s) (element inverted)",
-                    history,
-                )
-            stress, tangent, trial = self.law.evaluate(F, committed)
-            stress, tangent = self._check_law_output(F, stress, tangent)
-            f_int = asm.internal_force(stress)
-            r = f_int - f_ext
-            ref = max(float(np.linalg.norm(f_int)), float(np.linalg.norm(f_ext)))
-            rel = float(np.linalg.norm(r[free])) / ref if ref > 0.0 else 0.0
-            history.append(rel)
-            if on_iteration is not None:
-                on_iteration(t, k, rel)
-            if not math.isfinite(rel):
-                raise ConvergenceError(f"Newton diverged at t={t:g}", history)
-            if rel <= tol:
-                logger.debug("t=%g converged in %d iterations: %s", t, k, history)
-                return Increment(
-                    step=start.step + 1,
-                    load_factor=float(t),
-                    displacement=u,
-                    state=trial,
-                    strain=F,
-                    stress=stress,
-                    residuals=np.array(history),
-                    reactions=asm.resultants(r),
-                )
-            if k == max_iter:
-                break
-            K = asm.stiffness(tangent, free)
-            du = _solve_linear(K, -r[free], linear_solver, asm.rigid_modes()[free])
-            if not np.all(np.isfinite(du)):
-                raise ConvergenceError(
-                    f"Newton at t={t:g}: singular tangent (are rigid-body motions fixed?)",
-                    history,
-                )
-            u[free] += du
-        raise ConvergenceError(
-            f"Newton did not converge at t={t:g} in {max_iter} iterations", history
-        )
+    def _gradient(self, u: Array, t: float, history: list[float]) -> Array:
+        """``F`` at every point; an inverted element fails the iteration (and the increment
+        is halved by `SolidProblem.solve`)."""
+        F = self.deformation_gradient(u)
+        det = np.linalg.det(F.reshape(-1, self.dim, self.dim))
+        if not np.all(det > 0.0):
+            history.append(math.inf)
+            raise ConvergenceError(
+                f"Newton at t={t:g}: det F <= 0 at {int(np.sum(~(det > 0.0)))} "
+                "quadrature point(s) (element inverted)",
+                history,
+            )
+        return F

@@ -723,7 +723,7 @@ class SolidProblem:
         committed = _readonly(start.state)
         history: list[float] = []
         for k in range(max_iter + 1):
-            strain = asm.strain(u)
+            strain = self._gradient(u, t, history)
             stress, tangent, trial = self.law.evaluate(strain, committed)
             stress, tangent = self._check_law_output(strain, stress, tangent)
             f_int = asm.internal_force(stress)
@@ -760,6 +760,10 @@ class SolidProblem:
         raise ConvergenceError(
             f"Newton did not converge at t={t:g} in {max_iter} iterations", history
         )
+
+    def _gradient(self, u: Array, t: float, history: list[float]) -> Array:
+        """What the law takes at every point: the Mandel strain (subclasses: ``F``)."""
+        return self.assembler.strain(u)
 
     def _check_law_output(self, strain: Array, stress: Any, tangent: Any) -> tuple[Array, Array]:
         m = strain.shape[1]
